@@ -1,0 +1,6 @@
+//! The factory's actors and the domain logic they run.
+//!
+//! Owns: the org model, contract checks, the planner, agent execution, verification, the bundle,
+//! memory and learning, networking between nodes and the supervision of actors.
+//! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
+pub mod org;

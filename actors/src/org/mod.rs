@@ -1,0 +1,3 @@
+//! The org model and its parsing.
+pub mod model;
+pub use model::*;

@@ -1,0 +1,1 @@
+//! The factory wire format. Pure: no tokio, no quinn, no redb.

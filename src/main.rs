@@ -1,0 +1,2 @@
+//! `factory`: the command-line entry point.
+fn main() {}
