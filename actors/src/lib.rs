@@ -4,3 +4,4 @@
 //! memory and learning, networking between nodes and the supervision of actors.
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
 pub mod org;
+pub mod outcome;
