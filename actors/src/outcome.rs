@@ -9,8 +9,8 @@ pub struct Outcome {
     pub title: String,
     /// Free text.
     pub description: String,
-    /// Optional structured change; without it the planner works from the text alone.
-    pub change: Option<ChangeSpec>,
+    /// Structured changes, each to one field of one contract; empty when the outcome is text only.
+    pub changes: Vec<ChangeSpec>,
 }
 
 /// A structured change to one field of one contract.
@@ -99,8 +99,8 @@ pub struct TaskSpec {
     pub title: String,
     /// What to do, in words.
     pub instructions: String,
-    /// The structured change, if the outcome had one.
-    pub change: Option<ChangeSpec>,
+    /// The structured changes of the outcome that concern this repo.
+    pub changes: Vec<ChangeSpec>,
     /// Attempt number, from 1.
     pub attempt: u32,
     /// Findings from the verifier on the previous attempt, for a retry.
