@@ -174,7 +174,11 @@ async fn spawn_and_wait(
     }
     let (status, timed_out) = match waited {
         Ok(status) => (status, false),
-        Err(_) => (child.wait().await, true),
+        Err(_) => {
+            // Should `kill` be missing, the leader at least still dies.
+            let _ = child.start_kill();
+            (child.wait().await, true)
+        }
     };
     let status = status.map_err(|e| AgentError::io("wait for the agent in", &wt.path, e))?;
     for copier in [out, err].into_iter().flatten() {
