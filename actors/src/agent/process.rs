@@ -58,3 +58,33 @@ pub async fn capture(
     file.flush().await?;
     Ok(dropped)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn check(input: &[u8], max: u64, expected: (&str, u64)) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("log");
+        let dropped = capture(input, &path, max)
+            .await
+            .unwrap_or_else(|e| panic!("capture: {e}"));
+        let kept = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read: {e}"));
+        assert_eq!((kept.as_str(), dropped), expected);
+    }
+
+    #[tokio::test]
+    async fn logs_are_bounded() {
+        check(b"hello", 10, ("hello", 0)).await;
+        check(
+            b"hello world",
+            5,
+            (
+                "hello\n[factory: output cut at 5 bytes, 6 bytes dropped]\n",
+                6,
+            ),
+        )
+        .await;
+        check(b"", 5, ("", 0)).await;
+    }
+}

@@ -38,6 +38,11 @@ async fn good_agent_delivers_a_pushed_branch_and_repush_is_a_noop() -> R {
     let again = commit_and_push(&wt, "factory: expose createdAt", false).await?;
     assert!(!again.pushed, "second push must be a no-op");
     assert_eq!(again.head, delivered.head);
+
+    wt.remove().await?;
+    assert!(!wt.sandbox.exists());
+    let listed = super::sh_git(&wt.cache, &["worktree", "list", "--porcelain"])?;
+    assert!(!listed.contains("sandboxes"), "{listed}");
     Ok(())
 }
 

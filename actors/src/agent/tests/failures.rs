@@ -79,6 +79,45 @@ async fn a_hanging_agent_is_killed_with_its_group_at_the_time_limit() -> R {
 }
 
 #[tokio::test]
+async fn a_cancelled_run_leaves_no_process_behind() -> R {
+    let fx = Fixture::new()?;
+    let agent = fx.agent(
+        "hang",
+        "echo $$ > \"$TMPDIR/pgid\"\nsleep 1000 &\nsleep 1000",
+    )?;
+    let wt = prepare(&fx.cache_dir, &fx.origin(), "r1", "backend").await?;
+    let pgid_file = wt.agent_dir().join("tmp/pgid");
+    let task = task();
+    // Boxed, so that `drop` below really drops the future (a pinned local would live on).
+    let mut run = Box::pin(run_agent(&agent, &wt, &task, "prompt", budget(600.0)));
+    // Drop the run once the agent has started, as an actor stopping mid-task would.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pgid: u32 = loop {
+        tokio::select! {
+            done = &mut run => panic!("the agent cannot finish: {done:?}"),
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        if let Ok(text) = std::fs::read_to_string(&pgid_file)
+            && let Ok(pgid) = text.trim().parse()
+            && group_members(pgid).len() >= 2
+        {
+            break pgid;
+        }
+        assert!(Instant::now() < deadline, "the agent did not start");
+    };
+    drop(run);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !group_members(pgid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "group {pgid} survived the cancelled run"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_failing_exit_code_is_reported_with_the_log_tail() -> R {
     let (_fx, result) = run(
         "echo changing things\necho boom: cannot parse >&2\nexit 3",
