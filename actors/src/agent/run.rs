@@ -258,6 +258,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
 /// cache (less this worktree's own admin directory, which git inside the worktree writes).
 async fn snapshot(wt: &Worktree) -> Result<Snapshot, AgentError> {
     let wt = wt.clone();
+    let sandbox = wt.sandbox.clone();
     tokio::task::spawn_blocking(move || {
         let mut snap = Snapshot::default();
         snap.take(
@@ -268,7 +269,5 @@ async fn snapshot(wt: &Worktree) -> Result<Snapshot, AgentError> {
         snap
     })
     .await
-    .map_err(|e| AgentError::BadSpec {
-        message: format!("snapshot task failed: {e}"),
-    })
+    .map_err(|e| AgentError::io("snapshot", sandbox, std::io::Error::other(e)))
 }
