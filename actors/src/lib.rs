@@ -4,5 +4,6 @@
 //! memory and learning, networking between nodes and the supervision of actors.
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
 pub mod agent;
+pub mod net;
 pub mod org;
 pub mod outcome;
