@@ -6,4 +6,4 @@
 pub mod agent;
 pub mod net;
 pub mod org;
-pub mod outcome;
+pub use protocol::outcome;

@@ -4,10 +4,12 @@
 //! added without breaking older readers. Add new messages as new variants at the end.
 
 use crate::ids::NodeId;
+use crate::outcome::Outcome;
+use crate::run::{RunRecord, TaskAssignment, TaskDone, VerifyDone, VerifyRequest};
 use serde::{Deserialize, Serialize};
 
 /// The body of an [`Envelope`](crate::Envelope).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Body {
     /// The first request on every connection: who is calling and which protocol versions it speaks.
     Hello {
@@ -37,6 +39,53 @@ pub enum Body {
     Pong {
         /// The bytes from the ping.
         payload: Vec<u8>,
+    },
+    /// Coordinator -> node: run one attempt of a task. Reply: [`Body::TaskDone`].
+    RunTask {
+        /// The task and where to run it.
+        assignment: Box<TaskAssignment>,
+    },
+    /// The result of a task attempt.
+    TaskDone {
+        /// Result and artifacts.
+        done: Box<TaskDone>,
+    },
+    /// Coordinator -> node: verify repos together. Reply: [`Body::VerifyDone`].
+    Verify {
+        /// What to verify.
+        request: Box<VerifyRequest>,
+    },
+    /// What a verification round found.
+    VerifyDone {
+        /// Findings, report and artifacts.
+        done: Box<VerifyDone>,
+    },
+    /// Client -> coordinator: submit an outcome. Reply: [`Body::Submitted`].
+    Submit {
+        /// What is asked.
+        outcome: Outcome,
+    },
+    /// The run id of a submitted outcome; the outcome is stored durably before this is sent.
+    Submitted {
+        /// Run id.
+        run_id: String,
+    },
+    /// Client -> coordinator: one run's record. Reply: [`Body::Run`].
+    GetRun {
+        /// Run id.
+        run_id: String,
+    },
+    /// A run's record.
+    Run {
+        /// The record.
+        run: Box<RunRecord>,
+    },
+    /// Client -> coordinator: every run, oldest first. Reply: [`Body::Runs`].
+    ListRuns,
+    /// Every run.
+    Runs {
+        /// The records.
+        runs: Vec<RunRecord>,
     },
 }
 
@@ -72,6 +121,16 @@ impl Body {
             Body::Error { .. } => "error",
             Body::Ping { .. } => "ping",
             Body::Pong { .. } => "pong",
+            Body::RunTask { .. } => "run_task",
+            Body::TaskDone { .. } => "task_done",
+            Body::Verify { .. } => "verify",
+            Body::VerifyDone { .. } => "verify_done",
+            Body::Submit { .. } => "submit",
+            Body::Submitted { .. } => "submitted",
+            Body::GetRun { .. } => "get_run",
+            Body::Run { .. } => "run",
+            Body::ListRuns => "list_runs",
+            Body::Runs { .. } => "runs",
         }
     }
 

@@ -8,6 +8,8 @@ pub mod body;
 pub mod envelope;
 pub mod frame;
 pub mod ids;
+pub mod outcome;
+pub mod run;
 
 pub use body::{Body, ErrorCode};
 pub use envelope::{Envelope, PROTOCOL_VERSION, SUPPORTED_VERSIONS, TRACEPARENT, TRACESTATE};
