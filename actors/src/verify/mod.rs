@@ -13,7 +13,7 @@ mod check;
 mod fixtures;
 mod http;
 mod process;
-mod report;
+pub(crate) mod report;
 mod sandbox;
 mod screenshot;
 
