@@ -323,12 +323,13 @@ fn lists(h: &mut String, b: &Bundle) {
     h.push_str("</table>\n");
 }
 
-/// How a reviewer re-runs a check: the branch, the commit, the directory and the command.
+/// How a reviewer re-runs a check: the exact commit verified (the branch may move on), the
+/// directory and the command.
 pub(crate) fn rerun(r: &RepoDelivery, c: &CheckRecord) -> String {
     format!(
-        "git checkout {} # {} at {}\ncd {}\nsh -c {}",
-        r.branch,
+        "# in a clone of {}\ngit fetch origin {} && git checkout {}\ncd {} # where it ran\nsh -c {}",
         r.repo,
+        r.branch,
         r.head,
         c.cwd.display(),
         shell_quote(&c.command)

@@ -191,7 +191,7 @@ fn html_escapes_everything_and_links_only_bundle_files() {
     assert!(html.contains("<a href=\"artifacts/checks/backend/test.log\">"));
     assert!(html.contains("class=\"irreversible\""));
     assert!(html.contains("IRREVERSIBLE: needs approval"));
-    assert!(html.contains("git checkout factory/run-1"));
+    assert!(html.contains("git fetch origin factory/run-1 &amp;&amp; git checkout bbbb"));
     assert!(
         html.contains("sh -c &#39;python3 -m unittest &#39;\\&#39;&#39;x&#39;\\&#39;&#39;&#39;")
     );
@@ -219,7 +219,7 @@ fn markdown_carries_the_same_content() {
         "0. backend",
         "1. worker, frontend",
         "**IRREVERSIBLE, needs approval**: contract wave 0",
-        "git checkout factory/run-1 # backend at bbbb",
+        "# in a clone of backend\ngit fetch origin factory/run-1 && git checkout bbbb",
         "+x = \"<script>",
         "artifacts/screenshots/front.png",
         "gate on backend→worker casing",
