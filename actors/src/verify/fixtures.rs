@@ -68,7 +68,9 @@ pub(crate) fn provider(name: &str, dir: &Path, env: BTreeMap<String, String>) ->
     ServiceSpec {
         name: name.to_string(),
         cwd: dir.to_path_buf(),
-        command: "python3 provider.py".to_string(),
+        // Not a lone command, so `sh` stays as the python's parent: the group has two
+        // processes, and clean-up must take both.
+        command: "python3 provider.py; echo provider stopped".to_string(),
         health_path: Some("/health".to_string()),
         env,
     }

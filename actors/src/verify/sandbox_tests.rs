@@ -62,7 +62,7 @@ async fn provider_starts_and_payloads_are_captured() {
 
     let groups = sandbox.process_groups();
     assert_eq!(groups.len(), 1);
-    assert!(!live_members(groups[0]).is_empty());
+    assert_eq!(live_members(groups[0]).len(), 2, "sh and python expected");
     drop(sandbox);
     assert_groups_gone(&groups).await;
 }
@@ -139,7 +139,8 @@ async fn early_exit_reports_the_log_tail_and_stops_the_others() {
     }
     // The provider started first; the failed start must not leave it running.
     let log = std::fs::read_to_string(dir.path().join("sandbox/logs/backend.log")).unwrap();
-    let port: u32 = log.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    let line = log.lines().find(|l| l.starts_with("provider on")).unwrap();
+    let port: u16 = line.rsplit(' ').next().unwrap().parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while request(
         port as u16,
