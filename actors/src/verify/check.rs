@@ -150,7 +150,8 @@ pub async fn run_check(spec: &CheckSpec, log_dir: &Path) -> Result<CheckRecord, 
 }
 
 /// Runs a repo's setup, build and test commands in order, skipping absent ones and stopping at
-/// the first failure (a failed build makes the test result meaningless).
+/// the first failure (a failed build makes the test result meaningless). Logs are named after
+/// the step (`test.log`), so give each repo its own `log_dir`.
 pub async fn repo_checks(
     worktree: &Path,
     commands: &Commands,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::process::{GroupGuard, filtered_env, tail};
 use super::{VerifyError, request, safe_name};
+use crate::org::model::Repo;
 
 /// How long a service may take to answer 200 on its health path by default.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,6 +33,22 @@ pub struct ServiceSpec {
     /// Extra variables. In values, `{port:NAME}` and `{url:NAME}` stand for the port and URL of
     /// a service started before this one, since ports are only known at start.
     pub env: BTreeMap<String, String>,
+}
+
+impl ServiceSpec {
+    /// The service for a repo checked out at `worktree`, from its manifest's `start` and
+    /// `health` commands; `None` when the repo has nothing to start.
+    pub fn for_repo(repo: &Repo, worktree: &Path) -> Option<ServiceSpec> {
+        let commands = &repo.manifest.commands;
+        let command = commands.start.as_deref().filter(|c| !c.trim().is_empty())?;
+        Some(ServiceSpec {
+            name: repo.name.clone(),
+            cwd: worktree.to_path_buf(),
+            command: command.to_string(),
+            health_path: commands.health.clone(),
+            env: BTreeMap::new(),
+        })
+    }
 }
 
 /// A running service.

@@ -179,3 +179,40 @@ async fn unhealthy_service_times_out_and_bad_names_are_refused() {
         .unwrap_err();
     assert!(matches!(err, VerifyError::BadName(_)), "{err}");
 }
+
+#[test]
+fn service_for_a_repo_comes_from_its_manifest() {
+    use crate::org::model::{Commands, Manifest, Repo, UnitKind};
+    let repo = |start: Option<&str>| Repo {
+        name: "backend".into(),
+        origin: "git@example.com:org/backend".into(),
+        owner: "orders".into(),
+        manifest: Manifest {
+            kind: UnitKind::Service,
+            deploy_after: vec![],
+            commands: Commands {
+                setup: None,
+                build: None,
+                test: "true".into(),
+                start: start.map(str::to_string),
+                health: Some("/health".into()),
+            },
+            provides: vec![],
+            consumes: vec![],
+            ui_pages: vec![],
+        },
+    };
+    let wt = Path::new("wt/backend");
+    let spec = ServiceSpec::for_repo(&repo(Some("python3 app.py")), wt).unwrap();
+    assert_eq!(
+        (
+            spec.name.as_str(),
+            spec.command.as_str(),
+            spec.health_path.as_deref(),
+            spec.cwd.as_path()
+        ),
+        ("backend", "python3 app.py", Some("/health"), wt)
+    );
+    assert!(ServiceSpec::for_repo(&repo(None), wt).is_none());
+    assert!(ServiceSpec::for_repo(&repo(Some(" ")), wt).is_none());
+}
