@@ -7,3 +7,7 @@ pub mod agent;
 pub mod net;
 pub mod org;
 pub use protocol::outcome;
+pub mod bundle;
+pub mod org;
+pub mod outcome;
+pub mod verify;
