@@ -1,0 +1,197 @@
+//! One attempt of a task on this node: the RepoAgent's work from assignment to pushed branch.
+//!
+//! worktree on `factory/<run>` -> prompt rendered from the skill -> agent run under its budget ->
+//! commit and push -> the repo's own setup/build/test checks in the new worktree. Every step's logs
+//! travel back to the coordinator as artifacts, whether the attempt succeeded or not.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use actors::agent::{self, AgentError, AgentSpec, Budget};
+use actors::org::Manifest;
+use actors::verify::{self, CheckRecord, VerifyError};
+use protocol::run::{Blob, TaskAssignment, TaskDone, TaskResult};
+
+/// Largest log shipped back per file; a reviewer sees the tail, the node keeps the whole file.
+const MAX_LOG_BYTES: u64 = 256 * 1024;
+
+/// Where and how this node runs tasks.
+#[derive(Debug, Clone)]
+pub struct WorkConfig {
+    /// This node's name.
+    pub node: String,
+    /// Repo caches and sandboxes live here.
+    pub work_dir: PathBuf,
+    /// Command line of the deterministic agent (for the `sim` selector).
+    pub sim_argv: Vec<String>,
+    /// Time limit of each repo check.
+    pub check_timeout: Duration,
+}
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The agent or git failed.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// A check could not run.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The repo's manifest is missing or wrong on the branch.
+    #[error("{0}")]
+    Manifest(String),
+    /// A repo check failed.
+    #[error("check `{name}` failed (exit {exit}) in {repo}: `{command}`\n{tail}")]
+    CheckFailed {
+        /// Repo.
+        repo: String,
+        /// Check name.
+        name: String,
+        /// The command.
+        command: String,
+        /// Exit code or `timeout`.
+        exit: String,
+        /// End of its log.
+        tail: String,
+    },
+}
+
+/// Run one attempt; never fails as a call: a failure is a result with `ok = false`.
+pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
+    let mut result = TaskResult {
+        attempt: a.task.attempt,
+        node: cfg.node.clone(),
+        epoch: a.epoch,
+        ok: false,
+        error: None,
+        branch: None,
+        head: None,
+        base: None,
+        diff: String::new(),
+        summary: String::new(),
+        cost_usd: 0.0,
+        agent_ms: 0,
+        checks_ms: 0,
+        wall_ms: 0,
+        started_unix_ms: unix_ms(),
+        finished_unix_ms: 0,
+        checks: serde_json::Value::Null,
+    };
+    let started = Instant::now();
+    let mut artifacts = Vec::new();
+    match attempt(cfg, a, &mut result, &mut artifacts).await {
+        Ok(()) => result.ok = true,
+        Err(e) => {
+            tracing::warn!(repo = %a.task.repo, task = %a.task.task_id, attempt = a.task.attempt, error = %e, "task attempt failed");
+            result.error = Some(e.to_string());
+        }
+    }
+    result.wall_ms = started.elapsed().as_millis() as u64;
+    result.finished_unix_ms = unix_ms();
+    TaskDone { result, artifacts }
+}
+
+async fn attempt(
+    cfg: &WorkConfig,
+    a: &TaskAssignment,
+    result: &mut TaskResult,
+    artifacts: &mut Vec<Blob>,
+) -> Result<(), TaskError> {
+    let task = &a.task;
+    let wt = agent::prepare(&cfg.work_dir, &a.origin, &task.run_id, &task.repo).await?;
+    let prompt = agent::render(&a.skill, task)?;
+    let spec = AgentSpec::from_selector(&a.agent, cfg.sim_argv.clone())?;
+    let budget = Budget {
+        time_limit: Duration::from_secs(a.agent_timeout_secs),
+        max_cost_usd: a.agent_max_cost_usd,
+    };
+    let prefix = format!("{}/attempt-{}", task.repo, task.attempt);
+    let t = Instant::now();
+    let run = agent::run_agent(&spec, &wt, task, &prompt, budget).await;
+    result.agent_ms = t.elapsed().as_millis() as u64;
+    artifacts.push(Blob { name: format!("{prefix}/prompt.md"), bytes: prompt.into_bytes() });
+    for (name, path) in agent_logs(&wt.logs_dir()) {
+        push_log(artifacts, format!("{prefix}/agent-{name}"), &path);
+    }
+    let run = run?;
+    result.cost_usd = run.cost_usd;
+    result.summary = run.report.summary.clone();
+    let message = format!("{}\n\nfactory run {} task {} attempt {}", task.title, task.run_id, task.task_id, task.attempt);
+    let delivered = agent::commit_and_push(&wt, &message, task.attempt > 1).await?;
+    result.branch = Some(delivered.branch.clone());
+    result.base = Some(delivered.base.clone());
+    result.head = Some(delivered.head.clone());
+    result.diff = delivered.diff.clone();
+
+    let manifest = read_manifest(&wt.path)?;
+    let log_dir = wt.sandbox.join("checks");
+    let checks = verify::repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
+    result.checks_ms = checks.iter().map(|c| c.duration_ms).sum();
+    result.checks = serde_json::to_value(&checks).unwrap_or(serde_json::Value::Null);
+    for c in &checks {
+        push_log(artifacts, format!("{prefix}/check-{}.log", c.name), &c.log_path);
+    }
+    match checks.iter().find(|c| !c.passed) {
+        Some(c) => Err(check_failed(&task.repo, c)),
+        None => Ok(()),
+    }
+}
+
+/// Read `factory.toml` from a worktree, with its schemas.
+pub fn read_manifest(root: &Path) -> Result<Manifest, TaskError> {
+    let path = root.join("factory.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| TaskError::Manifest(format!("{}: {e}", path.display())))?;
+    actors::org::parse_manifest(&text, "factory.toml", |rel| {
+        let bytes = std::fs::read(root.join(rel)).map_err(|e| actors::org::SchemaError::Missing(format!("{}: {e}", rel.display())))?;
+        actors::org::schema_from_bytes(&bytes)
+    })
+    .map_err(|e| TaskError::Manifest(e.to_string()))
+}
+
+fn check_failed(repo: &str, c: &CheckRecord) -> TaskError {
+    TaskError::CheckFailed {
+        repo: repo.to_string(),
+        name: c.name.clone(),
+        command: c.command.clone(),
+        exit: c.exit_code.map(|e| e.to_string()).unwrap_or_else(|| "timeout".into()),
+        tail: String::from_utf8_lossy(&read_tail(&c.log_path, 2048).unwrap_or_default()).into_owned(),
+    }
+}
+
+fn agent_logs(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut logs: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(_, p)| p.is_file())
+        .collect();
+    logs.sort();
+    logs
+}
+
+/// Ship the tail of a log file (a missing file is skipped: the error says why elsewhere).
+fn push_log(artifacts: &mut Vec<Blob>, name: String, path: &Path) {
+    if let Ok(bytes) = read_tail(path, MAX_LOG_BYTES) {
+        artifacts.push(Blob { name, bytes });
+    }
+}
+
+fn read_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if len > max {
+        f.seek(SeekFrom::Start(len - max))?;
+    }
+    let mut buf = Vec::new();
+    f.take(max).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
