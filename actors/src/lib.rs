@@ -8,6 +8,4 @@ pub mod net;
 pub mod org;
 pub use protocol::outcome;
 pub mod bundle;
-pub mod org;
-pub mod outcome;
 pub mod verify;
