@@ -6,3 +6,4 @@
 pub mod example;
 pub mod org;
 pub mod outcome;
+pub mod simagent;

@@ -41,7 +41,7 @@ def load_orders(path=DATA_FILE):
 
 def backfill(order):
     """Give orders stored before a field existed a value for it."""
-    # factory:backfill
+    # factory:backfill order
     return order
 
 
@@ -89,7 +89,7 @@ class Store:
                 "status": "new",
                 "items": [{"sku": str(i["sku"]), "qty": int(i["qty"])} for i in items],
             }
-            # factory:new-order
+            # factory:new-record order
             self.orders[order["id"]] = order
             self.emit(order_created_event(order))
         return order
