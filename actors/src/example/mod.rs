@@ -37,12 +37,12 @@ pub enum ExampleError {
     #[error("{0} already exists; generate into an empty folder")]
     Exists(PathBuf),
     /// A file could not be written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A git command failed (or git is not installed).
     #[error("git {args}: {message}")]
@@ -111,7 +111,7 @@ fn generate_in(dir: &Path, staging: &Path, opts: &ExampleOptions) -> Result<(), 
 fn write(path: &Path, content: &str) -> Result<(), ExampleError> {
     let io = |source| ExampleError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;

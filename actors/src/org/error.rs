@@ -39,12 +39,12 @@ pub enum SchemaError {
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
     /// A file could not be read from disk.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The TOML is malformed or does not fit the expected shape (unknown key, missing field,
     /// bad value).

@@ -43,7 +43,7 @@ struct RawRepoEntry {
 pub fn load_org(path: &Path) -> Result<Org, OrgError> {
     let text = std::fs::read_to_string(path).map_err(|source| OrgError::Read {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let label = path.to_string_lossy().to_string();
     let raw: RawOrg = from_toml(&text, &label)?;

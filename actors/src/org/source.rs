@@ -58,7 +58,10 @@ impl Source {
                 match std::fs::read(&path) {
                     Ok(bytes) => Ok(Some(bytes)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(source) => Err(OrgError::Read { path, source }),
+                    Err(source) => Err(OrgError::Read {
+                        path,
+                        cause: source,
+                    }),
                 }
             }
             Source::Git { dir, .. } => {

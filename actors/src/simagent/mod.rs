@@ -30,12 +30,12 @@ pub enum SimAgentError {
     #[error("environment variable {0} is not set")]
     MissingEnv(&'static str),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The task file is not a valid task.
     #[error("task file: {0}")]
@@ -68,7 +68,7 @@ pub fn run_from_env() -> Result<(), SimAgentError> {
     let read = |path: &Path| {
         std::fs::read(path).map_err(|source| SimAgentError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })
     };
     let task: TaskSpec = serde_json::from_slice(&read(&task_file)?)
@@ -76,14 +76,14 @@ pub fn run_from_env() -> Result<(), SimAgentError> {
     let prompt = String::from_utf8_lossy(&read(&prompt_file)?).into_owned();
     let cwd = std::env::current_dir().map_err(|source| SimAgentError::Io {
         path: PathBuf::from("."),
-        source,
+        cause: source,
     })?;
     let report = run(&task, &cwd, &prompt)?;
     let json =
         serde_json::to_vec_pretty(&report).map_err(|e| SimAgentError::BadTask(e.to_string()))?;
     std::fs::write(&report_file, json).map_err(|source| SimAgentError::Io {
         path: report_file.clone(),
-        source,
+        cause: source,
     })
 }
 

@@ -33,7 +33,10 @@ impl Worktree {
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(SimAgentError::Io { path, source }),
+            Err(source) => Err(SimAgentError::Io {
+                path,
+                cause: source,
+            }),
         }
     }
 
@@ -50,7 +53,10 @@ impl Worktree {
         let new = edit(&old);
         if new != old {
             let path = self.root.join(rel);
-            std::fs::write(&path, new).map_err(|source| SimAgentError::Io { path, source })?;
+            std::fs::write(&path, new).map_err(|source| SimAgentError::Io {
+                path,
+                cause: source,
+            })?;
             self.changed.insert(rel.to_string());
         }
         Ok(())
@@ -84,7 +90,7 @@ impl Worktree {
         while let Some(dir) = stack.pop() {
             let io = |source| SimAgentError::Io {
                 path: dir.clone(),
-                source,
+                cause: source,
             };
             for entry in std::fs::read_dir(&dir).map_err(io)? {
                 let entry = entry.map_err(io)?;
