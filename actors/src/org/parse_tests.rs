@@ -151,3 +151,37 @@ fn not_toml() {
         "backend/factory.toml:28:4: ui: unclosed table, expected `]`",
     );
 }
+
+#[test]
+fn missing_kind() {
+    check(
+        "kind = \"service\"\n",
+        "",
+        "backend/factory.toml:1:1: repo.kind: missing field `kind`",
+    );
+}
+
+#[test]
+fn unknown_table() {
+    let expected = "backend/factory.toml:5:2: x: unknown field `x`, expected one of `repo`, `commands`, `provides`, `consumes`, `ui`";
+    check("[commands]", "[x]", expected);
+}
+
+#[test]
+fn missing_table() {
+    check(
+        "[commands]\ntest = \"python3 -m unittest\"\nstart = \"python3 app.py\"\nhealth = \"/health\"\n",
+        "",
+        "backend/factory.toml:1:1: commands: missing field `commands`",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let expected = "backend/factory.toml:3:16: repo.deploy_after: invalid type: string \"infra\", expected a sequence";
+    check(
+        "deploy_after = [\"infra\"]",
+        "deploy_after = \"infra\"",
+        expected,
+    );
+}

@@ -90,19 +90,20 @@ fn join(prefix: &str, key: &str) -> String {
 /// Deserialize `text`, mapping any error to [`OrgError::Invalid`] with a location and path.
 pub(crate) fn from_toml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, OrgError> {
     toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
+        let span = e.span().unwrap_or(0..0);
+        let offset = span.start;
         let mut field = field_path(text, offset);
         let message = e.message().trim().to_string();
-        // A missing field is reported at its table, so name the field itself.
+        // A missing field is reported at its table's header, or with an empty span for a
+        // top-level key, so name the field itself.
         if let Some(name) = message
             .strip_prefix("missing field `")
             .and_then(|m| m.split('`').next())
         {
-            let table_only = text
-                .get(offset..)
-                .is_some_and(|t| t.trim_start().starts_with('['));
-            if table_only || offset == 0 {
-                field = join(if offset == 0 { "" } else { &field }, name);
+            if span.is_empty() {
+                field = name.to_string();
+            } else if text.get(offset..).is_some_and(|t| t.starts_with('[')) {
+                field = join(&field, name);
             }
         }
         OrgError::Invalid {

@@ -15,6 +15,7 @@ mod text;
 mod worktree;
 mod writer;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::outcome::{AgentReport, TaskRole, TaskSpec};
@@ -55,9 +56,23 @@ pub enum SimAgentError {
 
 /// Run as an agent process: everything from the environment and the current directory.
 pub fn run_from_env() -> Result<(), SimAgentError> {
+    let cwd = std::env::current_dir().map_err(|cause| SimAgentError::Io {
+        path: PathBuf::from("."),
+        cause,
+    })?;
+    run_with(|name| std::env::var_os(name), &cwd)
+}
+
+/// The process contract with the environment given as a lookup: reads the task and prompt
+/// files named by `env`, applies the task in `worktree`, writes the report. Relative file
+/// paths are taken from `worktree`, as the agent process's working directory.
+pub fn run_with(
+    env: impl Fn(&str) -> Option<OsString>,
+    worktree: &Path,
+) -> Result<(), SimAgentError> {
     let var = |name: &'static str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
+        env(name)
+            .map(|v| worktree.join(v))
             .ok_or(SimAgentError::MissingEnv(name))
     };
     let (task_file, prompt_file, report_file) = (
@@ -66,24 +81,20 @@ pub fn run_from_env() -> Result<(), SimAgentError> {
         var("FACTORY_REPORT_FILE")?,
     );
     let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| SimAgentError::Io {
+        std::fs::read(path).map_err(|cause| SimAgentError::Io {
             path: path.to_path_buf(),
-            cause: source,
+            cause,
         })
     };
     let task: TaskSpec = serde_json::from_slice(&read(&task_file)?)
         .map_err(|e| SimAgentError::BadTask(e.to_string()))?;
     let prompt = String::from_utf8_lossy(&read(&prompt_file)?).into_owned();
-    let cwd = std::env::current_dir().map_err(|source| SimAgentError::Io {
-        path: PathBuf::from("."),
-        cause: source,
-    })?;
-    let report = run(&task, &cwd, &prompt)?;
+    let report = run(&task, worktree, &prompt)?;
     let json =
         serde_json::to_vec_pretty(&report).map_err(|e| SimAgentError::BadTask(e.to_string()))?;
-    std::fs::write(&report_file, json).map_err(|source| SimAgentError::Io {
+    std::fs::write(&report_file, json).map_err(|cause| SimAgentError::Io {
         path: report_file.clone(),
-        cause: source,
+        cause,
     })
 }
 

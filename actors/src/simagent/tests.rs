@@ -290,3 +290,49 @@ fn nested_paths_are_refused() {
         "unsupported: field path `items[].sku`: only top-level field names are edited"
     );
 }
+
+#[test]
+fn process_contract_reads_task_and_prompt_and_writes_a_report() {
+    let example = ExampleOrg::new(&ExampleOptions::default());
+    let repo = example.clone_repo("worker");
+    let files = tempfile::tempdir().expect("tempdir");
+    let task = task(
+        "worker",
+        TaskRole::Reader,
+        vec![add_created_at("order-events.v1")],
+        vec![],
+    );
+    std::fs::write(
+        files.path().join("task.json"),
+        serde_json::to_vec(&task).expect("json"),
+    )
+    .expect("write");
+    std::fs::write(files.path().join("prompt.md"), "x".repeat(4096)).expect("write");
+    let report_file = files.path().join("report.json");
+    let env = |name: &str| match name {
+        "FACTORY_TASK_FILE" => Some(files.path().join("task.json").into_os_string()),
+        "FACTORY_PROMPT_FILE" => Some(files.path().join("prompt.md").into_os_string()),
+        "FACTORY_REPORT_FILE" => Some(report_file.clone().into_os_string()),
+        _ => None,
+    };
+    run_with(env, &repo).expect("agent runs");
+    let report: AgentReport =
+        serde_json::from_slice(&std::fs::read(&report_file).expect("report")).expect("json");
+    assert_eq!(report.cost_usd, 0.008);
+    assert!(
+        report.summary.starts_with("worker: changed factory.toml"),
+        "{}",
+        report.summary
+    );
+    let err = run_with(|_| None, &repo).expect_err("no env");
+    assert_eq!(
+        err.to_string(),
+        "environment variable FACTORY_TASK_FILE is not set"
+    );
+    std::fs::write(files.path().join("task.json"), "{}").expect("write");
+    let err = run_with(env, &repo).expect_err("bad task");
+    assert!(
+        err.to_string().starts_with("task file: missing field"),
+        "{err}"
+    );
+}
