@@ -39,7 +39,7 @@ struct RawRepoEntry {
 /// Read `org.toml` at `path` and every repo's `factory.toml` and schemas from its origin.
 ///
 /// A relative origin is resolved against the folder holding `org.toml`; the loaded
-/// [`Repo::origin`] is the resolved path (or the URL unchanged).
+/// [`Repo::origin`] is the resolved, absolute path (or the URL unchanged).
 pub fn load_org(path: &Path) -> Result<Org, OrgError> {
     let text = std::fs::read_to_string(path).map_err(|source| OrgError::Read {
         path: path.to_path_buf(),
@@ -76,7 +76,9 @@ pub fn load_org(path: &Path) -> Result<Org, OrgError> {
             };
             let source = Source::open_local(&resolved)
                 .ok_or_else(|| missing(format!("`{}` does not exist", resolved.display())))?;
-            (resolved.to_string_lossy().to_string(), source)
+            // An absolute path stays valid whatever directory later commands run in.
+            let absolute = resolved.canonicalize().unwrap_or(resolved);
+            (absolute.to_string_lossy().to_string(), source)
         };
         let manifest_bytes = source.read(Path::new("factory.toml"))?.ok_or_else(|| {
             missing(format!(

@@ -336,3 +336,50 @@ fn process_contract_reads_task_and_prompt_and_writes_a_report() {
         "{err}"
     );
 }
+
+/// The event backend emits for a new order, from the backend worktree's own code.
+fn emitted_event(backend: &Path) -> String {
+    let script = "import json, app; print(json.dumps(app.order_created_event(app.backfill(\
+                  {'id': 1001, 'customer': 'Ada Lovelace', 'total': 42.5}))))";
+    let (ok, out) = sh(backend, &format!("python3 -c \"{script}\""));
+    assert!(ok, "{out}");
+    out
+}
+
+/// Feed one event line to the worker in `--once` mode; returns its output.
+fn worker_renders(worker: &Path, event: &str) -> String {
+    let file = worker.join("event.jsonl");
+    std::fs::write(&file, event).expect("write event");
+    sh(worker, "python3 worker.py --once event.jsonl").1
+}
+
+#[test]
+fn the_casing_mismatch_only_shows_across_repos() {
+    let example = ExampleOrg::new(&ExampleOptions::default());
+    let (backend, worker) = (example.clone_repo("backend"), example.clone_repo("worker"));
+    run(&backend_task(vec![]), &backend, "").expect("backend attempt 1");
+    run(
+        &task(
+            "worker",
+            TaskRole::Reader,
+            vec![add_created_at("order-events.v1")],
+            vec![],
+        ),
+        &worker,
+        "",
+    )
+    .expect("worker attempt 1");
+    // Each repo's own tests pass ...
+    assert_repo_tests_pass(&backend);
+    assert_repo_tests_pass(&worker);
+    // ... but the worker cannot read what the backend emits.
+    let out = worker_renders(&worker, &emitted_event(&backend));
+    assert!(
+        out.contains("worker: error: event is missing field 'createdAt'"),
+        "{out}"
+    );
+    // After the finding, the backend emits the exact name and the worker renders it.
+    run(&backend_task(vec![casing_finding("backend")]), &backend, "").expect("backend attempt 2");
+    let out = worker_renders(&worker, &emitted_event(&backend));
+    assert!(out.contains("Created at: 2026-01-01T00:00:00Z"), "{out}");
+}
