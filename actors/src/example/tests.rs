@@ -113,3 +113,26 @@ fn missing_seed_step_fails_start_clearly() {
     // The repo's own tests still pass: they seed a temp file themselves.
     assert_repo_tests_pass(&repo);
 }
+
+#[test]
+fn generation_is_deterministic() {
+    let head = |example: &ExampleOrg| {
+        let origin = example.dir.path().join("origins/backend.git");
+        git(&origin, &["rev-parse", "HEAD"]).expect("rev-parse")
+    };
+    let (a, b) = (
+        ExampleOrg::new(&ExampleOptions::default()),
+        ExampleOrg::new(&ExampleOptions::default()),
+    );
+    assert_eq!(head(&a), head(&b));
+    let c = ExampleOrg::new(&ExampleOptions {
+        missing_seed_step: true,
+    });
+    assert_ne!(head(&a), head(&c));
+    let branch = git(
+        &a.dir.path().join("origins/backend.git"),
+        &["symbolic-ref", "HEAD"],
+    )
+    .expect("HEAD");
+    assert_eq!(branch.trim(), "refs/heads/main");
+}

@@ -181,7 +181,7 @@ fn deploy_cycle(org: &Org) -> Option<Vec<String>> {
                 1 => {
                     let from = stack.iter().position(|n| *n == next.as_str()).unwrap_or(0);
                     let mut cycle: Vec<String> =
-                        stack[from..].iter().map(|s| s.to_string()).collect();
+                        stack.iter().skip(from).map(|s| s.to_string()).collect();
                     cycle.push(next.clone());
                     return Some(cycle);
                 }
