@@ -9,3 +9,7 @@ pub mod org;
 pub use protocol::outcome;
 pub mod bundle;
 pub mod verify;
+pub mod example;
+pub mod org;
+pub mod outcome;
+pub mod simagent;

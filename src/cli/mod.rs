@@ -1,0 +1,30 @@
+//! The command line: one top-level parser, with each family of subcommands flattened in from
+//! its own module.
+
+mod org;
+
+use clap::{Parser, Subcommand};
+
+/// A software factory: the control plane around coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "factory", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The example org and the deterministic agent.
+    #[command(flatten)]
+    Org(org::OrgCommand),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Org(cmd) => org::run(cmd),
+    }
+}
