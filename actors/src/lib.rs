@@ -10,6 +10,4 @@ pub use protocol::outcome;
 pub mod bundle;
 pub mod verify;
 pub mod example;
-pub mod org;
-pub mod outcome;
 pub mod simagent;
