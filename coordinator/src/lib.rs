@@ -3,5 +3,6 @@
 //!
 //! Owns: which node owns which repo, every run's durable record and the decisions that advance it.
 //! Does not own: how a repo is changed or verified (that runs on nodes, in `actors`).
+pub mod artifacts;
 pub mod driver;
 pub mod runs;

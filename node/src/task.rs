@@ -142,7 +142,10 @@ pub fn read_manifest(root: &Path) -> Result<Manifest, TaskError> {
     let path = root.join("factory.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| TaskError::Manifest(format!("{}: {e}", path.display())))?;
     actors::org::parse_manifest(&text, "factory.toml", |rel| {
-        let bytes = std::fs::read(root.join(rel)).map_err(|e| actors::org::SchemaError::Missing(format!("{}: {e}", rel.display())))?;
+        let bytes = std::fs::read(root.join(rel)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => actors::org::SchemaError::Missing,
+            _ => actors::org::SchemaError::Unreadable(e.to_string()),
+        })?;
         actors::org::schema_from_bytes(&bytes)
     })
     .map_err(|e| TaskError::Manifest(e.to_string()))
