@@ -8,6 +8,6 @@ pub mod net;
 pub mod org;
 pub use protocol::outcome;
 pub mod bundle;
-pub mod verify;
 pub mod example;
 pub mod simagent;
+pub mod verify;

@@ -47,7 +47,10 @@ fn store_one(root: &Path, run_id: &str, blob: &Blob) -> Result<PathBuf, Artifact
     let rel = safe_relative(&blob.name)?;
     let run = safe_relative(run_id)?;
     let path = root.join(run).join(rel);
-    let io = |source| ArtifactError::Io { name: blob.name.clone(), source };
+    let io = |source| ArtifactError::Io {
+        name: blob.name.clone(),
+        source,
+    };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
@@ -92,8 +95,14 @@ mod tests {
     fn good_blobs_are_kept_when_one_is_bad() {
         let dir = tempfile::tempdir().expect("tempdir");
         let blobs = vec![
-            Blob { name: "../escape".into(), bytes: b"x".to_vec() },
-            Blob { name: "backend/test.log".into(), bytes: b"ok".to_vec() },
+            Blob {
+                name: "../escape".into(),
+                bytes: b"x".to_vec(),
+            },
+            Blob {
+                name: "backend/test.log".into(),
+                bytes: b"ok".to_vec(),
+            },
         ];
         let (written, errors) = store(dir.path(), "run-1", &blobs);
         assert_eq!(written.len(), 1);

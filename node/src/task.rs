@@ -109,14 +109,20 @@ async fn attempt(
     let t = Instant::now();
     let run = agent::run_agent(&spec, &wt, task, &prompt, budget).await;
     result.agent_ms = t.elapsed().as_millis() as u64;
-    artifacts.push(Blob { name: format!("{prefix}/prompt.md"), bytes: prompt.into_bytes() });
+    artifacts.push(Blob {
+        name: format!("{prefix}/prompt.md"),
+        bytes: prompt.into_bytes(),
+    });
     for (name, path) in agent_logs(&wt.logs_dir()) {
         push_log(artifacts, format!("{prefix}/agent-{name}"), &path);
     }
     let run = run?;
     result.cost_usd = run.cost_usd;
     result.summary = run.report.summary.clone();
-    let message = format!("{}\n\nfactory run {} task {} attempt {}", task.title, task.run_id, task.task_id, task.attempt);
+    let message = format!(
+        "{}\n\nfactory run {} task {} attempt {}",
+        task.title, task.run_id, task.task_id, task.attempt
+    );
     let delivered = agent::commit_and_push(&wt, &message, task.attempt > 1).await?;
     result.branch = Some(delivered.branch.clone());
     result.base = Some(delivered.base.clone());
@@ -125,11 +131,16 @@ async fn attempt(
 
     let manifest = read_manifest(&wt.path)?;
     let log_dir = wt.sandbox.join("checks");
-    let checks = verify::repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
+    let checks =
+        verify::repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
     result.checks_ms = checks.iter().map(|c| c.duration_ms).sum();
     result.checks = serde_json::to_value(&checks).unwrap_or(serde_json::Value::Null);
     for c in &checks {
-        push_log(artifacts, format!("{prefix}/check-{}.log", c.name), &c.log_path);
+        push_log(
+            artifacts,
+            format!("{prefix}/check-{}.log", c.name),
+            &c.log_path,
+        );
     }
     match checks.iter().find(|c| !c.passed) {
         Some(c) => Err(check_failed(&task.repo, c)),
@@ -140,7 +151,8 @@ async fn attempt(
 /// Read `factory.toml` from a worktree, with its schemas.
 pub fn read_manifest(root: &Path) -> Result<Manifest, TaskError> {
     let path = root.join("factory.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| TaskError::Manifest(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| TaskError::Manifest(format!("{}: {e}", path.display())))?;
     actors::org::parse_manifest(&text, "factory.toml", |rel| {
         let bytes = std::fs::read(root.join(rel)).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => actors::org::SchemaError::Missing,
@@ -156,13 +168,19 @@ fn check_failed(repo: &str, c: &CheckRecord) -> TaskError {
         repo: repo.to_string(),
         name: c.name.clone(),
         command: c.command.clone(),
-        exit: c.exit_code.map(|e| e.to_string()).unwrap_or_else(|| "timeout".into()),
-        tail: String::from_utf8_lossy(&read_tail(&c.log_path, 2048).unwrap_or_default()).into_owned(),
+        exit: c
+            .exit_code
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "timeout".into()),
+        tail: String::from_utf8_lossy(&read_tail(&c.log_path, 2048).unwrap_or_default())
+            .into_owned(),
     }
 }
 
 fn agent_logs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut logs: Vec<(String, PathBuf)> = entries
         .flatten()
         .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
