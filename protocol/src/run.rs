@@ -196,6 +196,22 @@ pub struct RunRecord {
     pub submitted_unix_ms: u64,
     /// Unix ms when it reached a final status.
     pub finished_unix_ms: Option<u64>,
+    /// A person's decision on the rollout, once made.
+    #[serde(default)]
+    pub approval: Option<Approval>,
+}
+
+/// A person's decision on a delivered run's rollout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Approved (true) or rejected (false).
+    pub approved: bool,
+    /// Who decided (token name, Slack user, CLI user).
+    pub by: String,
+    /// Unix ms.
+    pub at_unix_ms: u64,
+    /// Why, if they said.
+    pub note: Option<String>,
 }
 
 impl RunRecord {
@@ -217,6 +233,7 @@ impl RunRecord {
             events: Vec::new(),
             submitted_unix_ms: now_unix_ms,
             finished_unix_ms: None,
+            approval: None,
         }
     }
 
