@@ -1,1 +1,10 @@
-//! The coordinator.
+//! The coordinator: cluster membership, the shard map of repos to nodes, and the coordinator's
+//! RPC service.
+//!
+//! Owns: who is in the cluster, which node owns which repo at which epoch, and refusing messages
+//! fenced by an old epoch. Does not own: the wire format (`protocol`), the QUIC transport
+//! (`actors::net`), or what nodes do with their repos.
+#![warn(missing_docs)]
+
+pub mod ids;
+pub mod shards;
