@@ -14,7 +14,7 @@ mod hash;
 #[cfg(test)]
 mod tests;
 
-use crate::ids::{Epoch, NodeName, RepoName};
+use crate::ids::{Epoch, NodeId, RepoName};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Weighted {
     /// The node's name.
-    pub name: NodeName,
+    pub name: NodeId,
     /// Its relative capacity; 0 means it takes no shards.
     pub capacity: u32,
 }
@@ -32,7 +32,7 @@ impl Weighted {
     /// A node with a capacity.
     pub fn new(name: &str, capacity: u32) -> Self {
         Weighted {
-            name: NodeName::from(name),
+            name: NodeId::new(name),
             capacity,
         }
     }
@@ -44,9 +44,9 @@ pub struct Move {
     /// The repo that moved.
     pub repo: RepoName,
     /// Its previous owner, if it had one.
-    pub from: Option<NodeName>,
+    pub from: Option<NodeId>,
     /// Its new owner, or none when no node is live.
-    pub to: Option<NodeName>,
+    pub to: Option<NodeId>,
     /// The shard's epoch after the move.
     pub epoch: Epoch,
 }
@@ -57,7 +57,7 @@ pub struct Shard {
     /// The repo.
     pub repo: RepoName,
     /// Its owner, if any node is live.
-    pub owner: Option<NodeName>,
+    pub owner: Option<NodeId>,
     /// Its current epoch.
     pub epoch: Epoch,
 }
@@ -71,7 +71,7 @@ struct RepoEntry {
 
 /// Interned so owners are small indices and node keys are hashed once.
 struct NodeEntry {
-    name: NodeName,
+    name: NodeId,
     key: u64,
 }
 
@@ -88,7 +88,7 @@ pub struct ShardMap {
     repos: Vec<RepoEntry>,
     repo_index: HashMap<RepoName, usize>,
     nodes: Vec<NodeEntry>,
-    node_index: HashMap<NodeName, usize>,
+    node_index: HashMap<NodeId, usize>,
     /// The live set of the last `assign`, by node index, with its capacity.
     live: BTreeMap<usize, u32>,
 }
@@ -202,9 +202,9 @@ impl ShardMap {
 
     /// The live nodes in rendezvous rank for a repo, best first. The owner comes first; the
     /// second is where the repo goes if the owner is lost.
-    pub fn ranked(&self, repo: &RepoName) -> Vec<NodeName> {
+    pub fn ranked(&self, repo: &RepoName) -> Vec<NodeId> {
         let hash = hash::name_hash(repo.as_str());
-        let mut scored: Vec<(f64, &NodeName)> = self
+        let mut scored: Vec<(f64, &NodeId)> = self
             .live
             .iter()
             .map(|(n, c)| {
@@ -217,7 +217,7 @@ impl ShardMap {
     }
 
     /// The best live node for a repo that is not in `excluding`: where to fail over to.
-    pub fn next_by_rank(&self, repo: &RepoName, excluding: &[NodeName]) -> Option<NodeName> {
+    pub fn next_by_rank(&self, repo: &RepoName, excluding: &[NodeId]) -> Option<NodeId> {
         self.ranked(repo)
             .into_iter()
             .find(|n| !excluding.contains(n))
@@ -232,7 +232,7 @@ impl ShardMap {
         }
     }
 
-    fn intern(&mut self, name: &NodeName) -> usize {
+    fn intern(&mut self, name: &NodeId) -> usize {
         if let Some(&i) = self.node_index.get(name) {
             return i;
         }
@@ -286,6 +286,6 @@ fn best_of(
 }
 
 /// Order by score, then by name so that exact ties (in practice never) still give one answer.
-fn compare(a: f64, a_name: &NodeName, b: f64, b_name: &NodeName) -> Ordering {
+fn compare(a: f64, a_name: &NodeId, b: f64, b_name: &NodeId) -> Ordering {
     a.total_cmp(&b).then_with(|| b_name.cmp(a_name))
 }

@@ -1,7 +1,7 @@
 use super::*;
 
 fn repos(names: &[&str]) -> Vec<RepoName> {
-    names.iter().map(|n| RepoName::from(*n)).collect()
+    names.iter().map(|n| RepoName::new(*n)).collect()
 }
 
 fn owners(map: &ShardMap) -> Vec<(String, Option<String>, u64)> {
@@ -15,7 +15,7 @@ fn owners(map: &ShardMap) -> Vec<(String, Option<String>, u64)> {
 /// invariants every step must keep.
 fn check(steps: &[&[(&str, u32)]], expected_moves: &[usize]) {
     let names: Vec<String> = (0..200).map(|i| format!("repo-{i}")).collect();
-    let mut map = ShardMap::new(names.iter().map(|n| RepoName::from(n.as_str())));
+    let mut map = ShardMap::new(names.iter().map(|n| RepoName::new(n.as_str())));
     let mut got = Vec::new();
     for step in steps {
         let live: Vec<Weighted> = step.iter().map(|(n, c)| Weighted::new(n, *c)).collect();
@@ -38,7 +38,7 @@ fn check(steps: &[&[(&str, u32)]], expected_moves: &[usize]) {
             }
         }
         // The incremental result equals a placement from scratch.
-        let mut fresh = ShardMap::new(names.iter().map(|n| RepoName::from(n.as_str())));
+        let mut fresh = ShardMap::new(names.iter().map(|n| RepoName::new(n.as_str())));
         fresh.assign(&live);
         let fresh_owners: Vec<_> = owners(&fresh).into_iter().map(|(_, o, _)| o).collect();
         let our_owners: Vec<_> = after.into_iter().map(|(_, o, _)| o).collect();
@@ -65,7 +65,7 @@ fn placements_from_tables() {
 #[test]
 fn join_and_loss_move_only_that_nodes_share() {
     let names: Vec<String> = (0..200).map(|i| format!("repo-{i}")).collect();
-    let mut map = ShardMap::new(names.iter().map(|n| RepoName::from(n.as_str())));
+    let mut map = ShardMap::new(names.iter().map(|n| RepoName::new(n.as_str())));
     map.assign(&[Weighted::new("a", 1), Weighted::new("b", 1)]);
     let moves = map.assign(&[
         Weighted::new("a", 1),
@@ -73,22 +73,22 @@ fn join_and_loss_move_only_that_nodes_share() {
         Weighted::new("c", 1),
     ]);
     assert!(!moves.is_empty());
-    assert!(moves.iter().all(|m| m.to == Some(NodeName::from("c"))));
+    assert!(moves.iter().all(|m| m.to == Some(NodeId::new("c"))));
     let moves = map.assign(&[Weighted::new("a", 1), Weighted::new("c", 1)]);
-    assert!(moves.iter().all(|m| m.from == Some(NodeName::from("b"))));
+    assert!(moves.iter().all(|m| m.from == Some(NodeId::new("b"))));
 }
 
 #[test]
 fn capacity_change_reshuffles_only_toward_or_away_from_that_node() {
     let names: Vec<String> = (0..500).map(|i| format!("repo-{i}")).collect();
-    let mut map = ShardMap::new(names.iter().map(|n| RepoName::from(n.as_str())));
+    let mut map = ShardMap::new(names.iter().map(|n| RepoName::new(n.as_str())));
     map.assign(&[Weighted::new("a", 1), Weighted::new("b", 1)]);
     let moves = map.assign(&[Weighted::new("a", 3), Weighted::new("b", 1)]);
-    assert!(moves.iter().all(|m| m.to == Some(NodeName::from("a"))));
+    assert!(moves.iter().all(|m| m.to == Some(NodeId::new("a"))));
     let on_a = map
         .shards()
         .iter()
-        .filter(|s| s.owner == Some(NodeName::from("a")))
+        .filter(|s| s.owner == Some(NodeId::new("a")))
         .count();
     // Expected 375 of 500; allow sampling noise.
     assert!((330..=420).contains(&on_a), "a owns {on_a}");
@@ -138,13 +138,13 @@ fn large_cluster_moves_close_to_the_ideal_fraction() {
     let total: u32 = live.iter().map(|w| w.capacity).sum();
     let ideal = 130.0 / f64::from(total);
     let moves = map.assign(&live);
-    assert!(moves.iter().all(|m| m.to == Some(NodeName::from("big"))));
+    assert!(moves.iter().all(|m| m.to == Some(NodeId::new("big"))));
     within_ten_percent(moves.len() as f64 / REPOS as f64, ideal, "join");
 
     // It leaves again: exactly its repos move, back where they were.
     live.pop();
     let moves = map.assign(&live);
-    assert!(moves.iter().all(|m| m.from == Some(NodeName::from("big"))));
+    assert!(moves.iter().all(|m| m.from == Some(NodeId::new("big"))));
     within_ten_percent(moves.len() as f64 / REPOS as f64, ideal, "loss of big");
 
     // Small nodes leave one at a time; each share is ~0.1%, so judge the sum.
