@@ -7,4 +7,5 @@
 #![warn(missing_docs)]
 
 pub mod ids;
+pub mod membership;
 pub mod shards;

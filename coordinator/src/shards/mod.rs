@@ -19,6 +19,33 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
+/// Why [`ShardMap::fence`] refused a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FenceError {
+    /// The repo is not in the map.
+    #[error("unknown repo {0}")]
+    UnknownRepo(RepoName),
+    /// The message carried an epoch other than the shard's current one (older, from a former
+    /// owner, or newer, which no honest sender can hold).
+    #[error("stale epoch {got} for {repo}: current is {current}")]
+    Stale {
+        /// The repo.
+        repo: RepoName,
+        /// The epoch the message carried.
+        got: Epoch,
+        /// The shard's epoch now.
+        current: Epoch,
+    },
+    /// The epoch is current but the sender does not own the shard.
+    #[error("{node} does not own {repo}")]
+    NotOwner {
+        /// The repo.
+        repo: RepoName,
+        /// The sender.
+        node: NodeId,
+    },
+}
+
 /// A live node as the shard map sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Weighted {
@@ -188,6 +215,28 @@ impl ShardMap {
             }
         }
         moves
+    }
+
+    /// Check that `node` may act on `repo` under `epoch`: the epoch must be the shard's current
+    /// one and `node` its owner. This is the fence that keeps a former owner's late messages out.
+    pub fn fence(&self, repo: &RepoName, epoch: Epoch, node: &NodeId) -> Result<(), FenceError> {
+        let shard = self
+            .shard(repo)
+            .ok_or_else(|| FenceError::UnknownRepo(repo.clone()))?;
+        if epoch != shard.epoch {
+            return Err(FenceError::Stale {
+                repo: repo.clone(),
+                got: epoch,
+                current: shard.epoch,
+            });
+        }
+        if shard.owner.as_ref() != Some(node) {
+            return Err(FenceError::NotOwner {
+                repo: repo.clone(),
+                node: node.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// The shard of one repo.

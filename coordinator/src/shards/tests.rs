@@ -166,3 +166,32 @@ fn within_ten_percent(got: f64, ideal: f64, what: &str) {
         "{what}: moved {got:.5}, ideal {ideal:.5}"
     );
 }
+
+#[test]
+fn fence_accepts_only_the_current_epoch_from_the_owner() {
+    let mut map = ShardMap::new(repos(&["r"]));
+    map.assign(&[Weighted::new("a", 1)]);
+    map.assign(&[Weighted::new("b", 1)]);
+    let r = RepoName::new("r");
+    let (a, b) = (NodeId::new("a"), NodeId::new("b"));
+    let stale = |got, current| FenceError::Stale {
+        repo: r.clone(),
+        got: Epoch(got),
+        current: Epoch(current),
+    };
+    assert_eq!(map.fence(&r, Epoch(2), &b), Ok(()));
+    assert_eq!(map.fence(&r, Epoch(1), &a), Err(stale(1, 2)));
+    assert_eq!(map.fence(&r, Epoch(3), &b), Err(stale(3, 2)));
+    assert_eq!(
+        map.fence(&r, Epoch(2), &a),
+        Err(FenceError::NotOwner {
+            repo: r.clone(),
+            node: a
+        })
+    );
+    let other = RepoName::new("other");
+    assert_eq!(
+        map.fence(&other, Epoch(0), &b),
+        Err(FenceError::UnknownRepo(other.clone()))
+    );
+}
