@@ -5,3 +5,4 @@
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
 pub mod org;
 pub mod outcome;
+pub mod supervise;
