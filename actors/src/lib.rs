@@ -5,4 +5,5 @@
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
 pub mod org;
 pub mod outcome;
+pub mod remote;
 pub mod supervise;
