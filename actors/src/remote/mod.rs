@@ -12,8 +12,8 @@ mod registry;
 #[cfg(test)]
 mod tests;
 
-pub use proxy::{Loopback, RemoteActor, Transport, TransportFuture};
-pub use registry::{Inbound, Registry};
+pub use proxy::{Loopback, Quic, RemoteActor, Transport, TransportFuture};
+pub use registry::{Inbound, Registry, RegistryHandler};
 
 use protocol::ErrorCode;
 

@@ -1,8 +1,10 @@
 //! Handles for actors on other nodes.
 
 use super::{Registry, RemoteError, now_unix_ms};
-use protocol::{Body, Envelope, Epoch};
+use crate::net::{Endpoint, NetError};
+use protocol::{Body, Envelope, Epoch, NodeId};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,13 +21,37 @@ pub trait Transport: Send + Sync {
     fn request(&self, request: Envelope) -> TransportFuture<'_>;
 }
 
-/// A transport into a registry in this process.
+/// A transport into a registry in this process; requests appear to come from the given node.
 #[derive(Clone)]
-pub struct Loopback(pub Registry);
+pub struct Loopback(pub Registry, pub NodeId);
 
 impl Transport for Loopback {
     fn request(&self, request: Envelope) -> TransportFuture<'_> {
-        Box::pin(async move { Ok(self.0.dispatch(request).await) })
+        Box::pin(async move { Ok(self.0.dispatch(self.1.clone(), request).await) })
+    }
+}
+
+/// A transport to the node at `addr` over a QUIC endpoint, one stream per request.
+#[derive(Clone)]
+pub struct Quic {
+    /// The local endpoint; its connection cache is shared by every handle.
+    pub endpoint: Endpoint,
+    /// The peer's address.
+    pub addr: SocketAddr,
+}
+
+impl Transport for Quic {
+    fn request(&self, request: Envelope) -> TransportFuture<'_> {
+        Box::pin(async move {
+            self.endpoint
+                .request(self.addr, request)
+                .await
+                .map_err(|e| match e {
+                    NetError::DeadlineExceeded { .. } => RemoteError::DeadlineExceeded,
+                    NetError::Remote { code, detail } => RemoteError::Refused { code, detail },
+                    other => RemoteError::Transport(other.to_string()),
+                })
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The per-node registry of actors that other nodes may address.
 
-use protocol::{Body, Envelope, ErrorCode};
+use protocol::{Body, Envelope, ErrorCode, NodeId};
 use ractor::concurrency::oneshot;
 use ractor::{ActorRef, Message, RpcReplyPort};
 use std::collections::HashMap;
@@ -10,6 +10,8 @@ use std::time::Duration;
 /// A request addressed to a local actor. Actors that accept remote requests take it as one of
 /// their messages (`impl From<Inbound> for MyMsg`) and answer on `reply`.
 pub struct Inbound {
+    /// The sending node, as proven by its certificate.
+    pub from: NodeId,
     /// The request as it arrived.
     pub envelope: Envelope,
     /// Where the actor answers.
@@ -58,12 +60,13 @@ impl Registry {
 
     /// Hand a request to the actor it names and wait for the reply until the request's
     /// deadline. Failures become error replies: the caller always gets an envelope back.
-    pub async fn dispatch(&self, request: Envelope) -> Envelope {
-        let body = self.deliver(&request).await;
+    pub async fn dispatch(&self, from: NodeId, request: Envelope) -> Envelope {
+        let body = self.deliver(from, &request).await;
         request.reply(body)
     }
 
-    async fn deliver(&self, request: &Envelope) -> Body {
+    /// Like [`Registry::dispatch`], returning only the reply body.
+    pub async fn deliver(&self, from: NodeId, request: &Envelope) -> Body {
         let now = super::now_unix_ms();
         if request.expired_at(now) {
             return Body::error(
@@ -80,6 +83,7 @@ impl Registry {
         };
         let (tx, rx) = oneshot();
         let inbound = Inbound {
+            from,
             envelope: request.clone(),
             reply: RpcReplyPort::from(tx),
         };
@@ -109,5 +113,15 @@ impl Registry {
 
     fn table_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Endpoint>> {
         self.endpoints.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Serves a registry on a QUIC endpoint: each request goes to the actor it names.
+#[derive(Clone)]
+pub struct RegistryHandler(pub Registry);
+
+impl crate::net::Handler for RegistryHandler {
+    async fn handle(&self, peer: crate::net::PeerInfo, req: Envelope) -> Body {
+        self.0.deliver(peer.node, &req).await
     }
 }

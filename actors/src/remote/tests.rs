@@ -60,7 +60,8 @@ async fn node_with_echo() -> (Registry, Arc<dyn Transport>) {
     let registry = Registry::new();
     let (echo, _) = Actor::spawn(None, Echo, ()).await.unwrap();
     registry.register("echo", echo);
-    let transport: Arc<dyn Transport> = Arc::new(Loopback(registry.clone()));
+    let transport: Arc<dyn Transport> =
+        Arc::new(Loopback(registry.clone(), protocol::NodeId::new("test")));
     (registry, transport)
 }
 
@@ -128,4 +129,40 @@ async fn a_stopped_actor_is_not_found() {
         "{err:?}"
     );
     assert_eq!(registry.names(), vec!["echo".to_owned(), "gone".to_owned()]);
+}
+
+#[tokio::test]
+async fn calls_cross_quic_to_the_registry_of_another_node() {
+    let ca = crate::net::testkit::TestCa::new();
+    let (registry, _) = node_with_echo().await;
+    let server = ca.start("node-b", RegistryHandler(registry));
+    let client = ca.start("node-a", crate::net::PingHandler);
+    let transport: Arc<dyn Transport> = Arc::new(Quic {
+        endpoint: client,
+        addr: server.local_addr().unwrap(),
+    });
+    let echo = RemoteActor::new(transport.clone(), "echo").with_epoch(Epoch(5));
+    let reply = echo
+        .call(Body::Ping { payload: vec![9] }, Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        reply,
+        Ok(Body::Pong {
+            payload: vec![9, 5]
+        })
+    );
+    let missing = RemoteActor::new(transport, "missing");
+    let err = missing
+        .call(Body::Ping { payload: vec![1] }, Duration::from_secs(5))
+        .await;
+    assert!(
+        matches!(
+            err,
+            Err(RemoteError::Refused {
+                code: ErrorCode::NotFound,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
 }
