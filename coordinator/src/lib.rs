@@ -4,8 +4,13 @@
 //! Owns: who is in the cluster, which node owns which repo at which epoch, and refusing messages
 //! fenced by an old epoch. Does not own: the wire format (`protocol`), the QUIC transport
 //! (`actors::net`), or what nodes do with their repos.
-#![warn(missing_docs)]
 
+pub mod client;
 pub mod ids;
 pub mod membership;
+pub mod server;
+pub mod service;
 pub mod shards;
+pub mod state;
+
+pub use server::{Coordinator, CoordinatorConfig, CoordinatorError};

@@ -195,6 +195,11 @@ impl Membership {
         &self.shards
     }
 
+    /// The shard map, for restoring saved epochs before any node registers.
+    pub fn shard_map_mut(&mut self) -> &mut ShardMap {
+        &mut self.shards
+    }
+
     /// Every shard.
     pub fn shards(&self) -> Vec<Shard> {
         self.shards.shards()

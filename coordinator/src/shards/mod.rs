@@ -217,6 +217,15 @@ impl ShardMap {
         moves
     }
 
+    /// Raise a repo's epoch to at least `floor`, e.g. to the epoch saved before a restart, so
+    /// that epochs never repeat across coordinator restarts. Unknown repos are ignored.
+    pub fn restore_epoch(&mut self, repo: &RepoName, floor: Epoch) {
+        if let Some(&i) = self.repo_index.get(repo) {
+            let entry = &mut self.repos[i];
+            entry.epoch = entry.epoch.max(floor);
+        }
+    }
+
     /// Check that `node` may act on `repo` under `epoch`: the epoch must be the shard's current
     /// one and `node` its owner. This is the fence that keeps a former owner's late messages out.
     pub fn fence(&self, repo: &RepoName, epoch: Epoch, node: &NodeId) -> Result<(), FenceError> {
