@@ -202,7 +202,7 @@ async fn heartbeat_loop(
         match coordinator
             .call(
                 Body::Heartbeat {
-                    node: node_of(&register),
+                    node: node.clone(),
                 },
                 interval,
             )
