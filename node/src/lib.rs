@@ -200,12 +200,7 @@ async fn heartbeat_loop(
     loop {
         tokio::time::sleep(interval).await;
         match coordinator
-            .call(
-                Body::Heartbeat {
-                    node: node.clone(),
-                },
-                interval,
-            )
+            .call(Body::Heartbeat { node: node.clone() }, interval)
             .await
         {
             Ok(Body::HeartbeatAck { shards: grants }) => {
