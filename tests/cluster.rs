@@ -1,4 +1,5 @@
 //! Multi-process cluster tests: the real binary, over QUIC on loopback.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

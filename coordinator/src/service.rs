@@ -22,15 +22,15 @@ pub const TICK: Duration = Duration::from_millis(100);
 
 /// Messages to the coordinator actor.
 pub enum CoordinatorMsg {
-    /// A request from a node or a client.
-    Remote(Inbound),
+    /// A request from a node or a client (boxed: it is much larger than a tick).
+    Remote(Box<Inbound>),
     /// The clock moved.
     Tick,
 }
 
 impl From<Inbound> for CoordinatorMsg {
     fn from(inbound: Inbound) -> Self {
-        CoordinatorMsg::Remote(inbound)
+        CoordinatorMsg::Remote(Box::new(inbound))
     }
 }
 
