@@ -1,67 +1,49 @@
-//! `factory`: the command-line entry point.
+//! `factory`: the command-line entry point. A thin dispatcher; each subcommand group lives in
+//! its own file under `cli/`.
 
 mod cli;
 
 use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
-use std::process::ExitCode;
 
-/// The factory: the control plane around coding agents.
-#[derive(Parser)]
-#[command(name = "factory", version, about)]
+/// A software factory: the control plane around coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "factory", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
+#[derive(Debug, Subcommand)]
 enum Command {
+    /// Manage the cluster CA and node certificates.
+    #[command(subcommand)]
+    Certs(cli::certs::CertsCommand),
+    /// Run benchmarks.
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
+    /// The server side of `bench rpc` (started by it as a child process).
+    #[command(hide = true)]
+    BenchRpcServer(cli::bench::ServerArgs),
     /// Run the coordinator: membership, shard map, RPC service.
     Coordinator(cli::cluster::CoordinatorArgs),
     /// Run a build-farm node that joins a coordinator.
     Node(cli::cluster::NodeArgs),
     /// Show the cluster's nodes and the repos each owns.
     Status(cli::cluster::StatusArgs),
-    /// Run a throwaway local cluster (a coordinator and two nodes in this process), print its
-    /// status and exit.
+    /// Run a throwaway local cluster (a coordinator and two nodes in this process over real
+    /// QUIC), print its status and exit.
     Cluster(cli::cluster::ClusterArgs),
 }
 
-fn main() -> ExitCode {
-    init_tracing();
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Coordinator(args) => cli::cluster::coordinator(args).await,
-            Command::Node(args) => cli::cluster::node(args).await,
-            Command::Status(args) => cli::cluster::status(args).await,
-            Command::Cluster(args) => cli::cluster::cluster(args).await,
-        }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+fn main() -> anyhow::Result<()> {
+    cli::init_tracing();
+    match Cli::parse().command {
+        Command::Certs(cmd) => cli::certs::run(cmd),
+        Command::Bench(cmd) => cli::bench::run(cmd),
+        Command::BenchRpcServer(args) => cli::bench::serve(args),
+        Command::Coordinator(args) => cli::cluster::block_on(cli::cluster::coordinator(args)),
+        Command::Node(args) => cli::cluster::block_on(cli::cluster::node(args)),
+        Command::Status(args) => cli::cluster::block_on(cli::cluster::status(args)),
+        Command::Cluster(args) => cli::cluster::block_on(cli::cluster::cluster(args)),
     }
-}
-
-/// Logs go to stderr (stdout carries readiness lines and command output); `RUST_LOG` filters,
-/// `info` by default.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
 }

@@ -136,7 +136,7 @@ fn a_node_with_a_foreign_certificate_is_refused() {
     assert!(!exit.success(), "the rogue node should fail");
     let err = rogue.stderr();
     assert!(
-        err.contains("error: node rogue could not join") && err.contains("refused"),
+        err.contains("node rogue could not join") && err.contains("refused"),
         "{err}"
     );
     coordinator.wait_stderr("handshake refused", Duration::from_secs(5));

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Arguments of `factory coordinator`.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct CoordinatorArgs {
     /// UDP address to serve on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:7300")]
@@ -31,7 +31,7 @@ pub struct CoordinatorArgs {
 }
 
 /// Arguments of `factory node`.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct NodeArgs {
     /// The coordinator's address.
     #[arg(long)]
@@ -51,7 +51,7 @@ pub struct NodeArgs {
 }
 
 /// Arguments of `factory status`.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// The coordinator's address.
     #[arg(long)]
@@ -68,7 +68,7 @@ pub struct StatusArgs {
 }
 
 /// Arguments of `factory cluster`.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct ClusterArgs {
     /// Repos to shard; defaults to a small example org.
     #[arg(long = "repo")]
@@ -81,6 +81,13 @@ pub struct ClusterArgs {
 /// How long status calls and cluster start-up may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Run an async subcommand on a fresh runtime.
+pub fn block_on(command: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    tokio::runtime::Runtime::new()
+        .context("starting the async runtime")?
+        .block_on(command)
+}
 
 /// Print a line to stdout and flush, so a parent process waiting for it sees it now.
 fn ready(line: &str) -> Result<()> {
