@@ -95,6 +95,27 @@ fn nodes_join_and_show_in_status() {
         assert_eq!(grant["epoch"].as_u64(), Some(epoch));
         assert!(epoch >= 1);
     }
+    // Each node serves its own supervised `node` actor over QUIC.
+    let node_addr = node(&s, "node-1").unwrap()["addr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pong = call_as(
+        &certs,
+        "admin",
+        &node_addr,
+        "node",
+        Body::Ping {
+            payload: vec![4, 2],
+        },
+        None,
+    );
+    assert_eq!(
+        pong,
+        Body::Pong {
+            payload: vec![4, 2]
+        }
+    );
     // The table form names every node.
     let out = std::process::Command::new(support::factory_bin())
         .args(["status", "--coordinator", &addr, "--certs", &certs.arg()])
@@ -199,30 +220,40 @@ fn a_killed_node_is_marked_down_and_its_repos_move() {
     );
 }
 
-/// Send a repo update as `name` (with its certificate) under `epoch`; the reply body.
-fn repo_update(certs: &Certs, addr: &str, name: &str, repo: &str, epoch: u64) -> Body {
+/// Send `body` to `target` at `addr` as `name` (with its certificate), optionally under an
+/// epoch; the reply body.
+fn call_as(
+    certs: &Certs,
+    name: &str,
+    addr: &str,
+    target: &str,
+    body: Body,
+    epoch: Option<u64>,
+) -> Body {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let identity = actors::net::Identity::load(certs.path(), name).unwrap();
         let endpoint =
             actors::net::Endpoint::bind(Default::default(), identity, actors::net::PingHandler)
                 .unwrap();
-        let body = Body::RepoUpdate {
-            repo: RepoName::new(repo),
-            detail: "tests passed".into(),
-        };
-        let request = Envelope::request(
-            "coordinator",
-            actors::net::deadline_after(Duration::from_secs(5)),
-            body,
-        )
-        .with_epoch(Epoch(epoch));
+        let deadline = actors::net::deadline_after(Duration::from_secs(5));
+        let mut request = Envelope::request(target, deadline, body);
+        request.epoch = epoch.map(Epoch);
         endpoint
             .request(addr.parse().unwrap(), request)
             .await
             .unwrap()
             .body
     })
+}
+
+/// Send a repo update as `name` under `epoch`; the reply body.
+fn repo_update(certs: &Certs, addr: &str, name: &str, repo: &str, epoch: u64) -> Body {
+    let body = Body::RepoUpdate {
+        repo: RepoName::new(repo),
+        detail: "tests passed".into(),
+    };
+    call_as(certs, name, addr, "coordinator", body, Some(epoch))
 }
 
 #[test]

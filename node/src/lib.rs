@@ -4,9 +4,15 @@
 //! Owns: the node's QUIC endpoint, its registry of addressable actors, registration and the
 //! heartbeat loop. Does not own: membership decisions (the coordinator) or the wire format.
 
+mod agent;
+
+pub use agent::{NODE_TARGET, NodeActor, NodeMsg};
+
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Quic, Registry, RegistryHandler, RemoteActor, RemoteError};
+use actors::supervise::{ChildSpec, RestartPolicy, Supervisor, SupervisorArgs, SupervisorMsg};
 use protocol::{Body, ErrorCode, NodeId, ShardGrant};
+use ractor::{Actor, ActorRef};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +40,9 @@ pub enum NodeError {
         /// Why.
         detail: String,
     },
+    /// The node's supervisor did not start.
+    #[error("supervisor: {0}")]
+    Supervisor(String),
     /// Registration failed.
     #[error("registration with {addr} failed: {source}")]
     Register {
@@ -84,6 +93,7 @@ pub struct Node {
     registry: Registry,
     shards: watch::Receiver<Vec<ShardGrant>>,
     heartbeat: tokio::task::JoinHandle<()>,
+    supervisor: ActorRef<SupervisorMsg>,
 }
 
 impl Node {
@@ -91,6 +101,26 @@ impl Node {
     pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         let identity = Identity::load(&config.certs, &config.name)?;
         let registry = Registry::new();
+        let (tx, shards) = watch::channel(Vec::new());
+        let supervisor = supervise_node_actors(&registry, shards.clone()).await?;
+        let joined = Node::join(config, identity, registry, (tx, shards), supervisor.clone()).await;
+        if joined.is_err() {
+            supervisor.stop(None);
+        }
+        joined
+    }
+
+    /// Everything after the supervisor is up: serve, connect, register, heartbeat.
+    async fn join(
+        config: NodeConfig,
+        identity: Identity,
+        registry: Registry,
+        (tx, shards): (
+            watch::Sender<Vec<ShardGrant>>,
+            watch::Receiver<Vec<ShardGrant>>,
+        ),
+        supervisor: ActorRef<SupervisorMsg>,
+    ) -> Result<Node, NodeError> {
         let endpoint = Endpoint::bind(
             EndpointConfig::bind(config.listen),
             identity,
@@ -128,7 +158,6 @@ impl Node {
         let interval = register_once(&coordinator, &register)
             .await
             .map_err(|source| NodeError::Register { addr, source })?;
-        let (tx, shards) = watch::channel(Vec::new());
         let node = NodeId::new(config.name.clone());
         let heartbeat = tokio::spawn(heartbeat_loop(coordinator, node, register, interval, tx));
         Ok(Node {
@@ -136,6 +165,7 @@ impl Node {
             registry,
             shards,
             heartbeat,
+            supervisor,
         })
     }
 
@@ -164,7 +194,28 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.heartbeat.abort();
         self.endpoint.close();
+        self.supervisor.stop(None);
     }
+}
+
+/// Start the node's supervision tree; each child registers its current incarnation.
+async fn supervise_node_actors(
+    registry: &Registry,
+    shards: watch::Receiver<Vec<ShardGrant>>,
+) -> Result<ActorRef<SupervisorMsg>, NodeError> {
+    let on_start = {
+        let registry = registry.clone();
+        move |actor| registry.register(NODE_TARGET, actor)
+    };
+    let args = SupervisorArgs {
+        children: vec![ChildSpec::actor(NODE_TARGET, NodeActor, shards, on_start)],
+        policy: RestartPolicy::default(),
+        events: None,
+    };
+    let (supervisor, _) = Actor::spawn(None, Supervisor, args)
+        .await
+        .map_err(|e| NodeError::Supervisor(e.to_string()))?;
+    Ok(supervisor)
 }
 
 /// Register and return the heartbeat interval the coordinator asks for.
