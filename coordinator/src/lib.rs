@@ -14,3 +14,6 @@ pub mod shards;
 pub mod state;
 
 pub use server::{Coordinator, CoordinatorConfig, CoordinatorError};
+
+#[cfg(test)]
+mod service_tests;
