@@ -297,3 +297,32 @@ fn a_message_under_an_old_epoch_is_refused() {
         Body::Ack {}
     );
 }
+
+#[test]
+fn epochs_survive_a_coordinator_restart() {
+    let certs = Certs::new();
+    let (_dir, state) = support::scratch();
+    let state = state.display().to_string();
+    let epochs = |addr: &str| -> Vec<u64> {
+        wait_until("every repo owned", Duration::from_secs(20), || {
+            let s = shards(&status(&certs, addr));
+            s.iter()
+                .all(|(_, o, _)| o.is_some())
+                .then(|| s.iter().map(|(_, _, e)| *e).collect())
+        })
+    };
+    let (mut coordinator, addr) =
+        support::start_coordinator_with(&certs, REPOS, &["--state", &state]);
+    let mut node = start_node(&certs, &addr, "node-1");
+    let first = epochs(&addr);
+    node.kill();
+    coordinator.kill();
+
+    // A new coordinator on the same state directory hands out only higher epochs.
+    let (_coordinator, addr) = support::start_coordinator_with(&certs, REPOS, &["--state", &state]);
+    let _node = start_node(&certs, &addr, "node-1");
+    let second = epochs(&addr);
+    for (before, after) in first.iter().zip(&second) {
+        assert!(after > before, "epochs went from {first:?} to {second:?}");
+    }
+}

@@ -210,7 +210,14 @@ impl Certs {
 
 /// A coordinator process on a free loopback port, and its address.
 pub fn start_coordinator(certs: &Certs, repos: &[&str]) -> (Proc, String) {
-    certs.issue(&["coordinator"]);
+    start_coordinator_with(certs, repos, &[])
+}
+
+/// A coordinator process with extra arguments, and its address.
+pub fn start_coordinator_with(certs: &Certs, repos: &[&str], extra: &[&str]) -> (Proc, String) {
+    if !certs.path().join("coordinator.pem").exists() {
+        certs.issue(&["coordinator"]);
+    }
     let mut args = vec![
         "coordinator".to_owned(),
         "--listen".into(),
@@ -221,6 +228,7 @@ pub fn start_coordinator(certs: &Certs, repos: &[&str]) -> (Proc, String) {
     for repo in repos {
         args.extend(["--repo".to_owned(), (*repo).to_owned()]);
     }
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let proc = Proc::spawn("coordinator", &args);
     let line = proc.wait_stdout("coordinator listening on ", Duration::from_secs(20));
@@ -230,7 +238,9 @@ pub fn start_coordinator(certs: &Certs, repos: &[&str]) -> (Proc, String) {
 
 /// A node process named `name` joined to `addr`, once it has registered.
 pub fn start_node(certs: &Certs, addr: &str, name: &str) -> Proc {
-    certs.issue(&[name]);
+    if !certs.path().join(format!("{name}.pem")).exists() {
+        certs.issue(&[name]);
+    }
     let proc = Proc::spawn(
         name,
         &[
