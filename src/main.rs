@@ -1,15 +1,53 @@
-//! `factory`: the command-line entry point. A thin dispatcher: each family of subcommands
-//! lives in its own module under `cli/`.
+//! `factory`: the command-line entry point. A thin dispatcher; each subcommand group lives in
+//! its own file under `cli/`.
+
 mod cli;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
-fn main() -> std::process::ExitCode {
-    match cli::run(cli::Cli::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+/// A software factory: the control plane around coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "factory", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage the cluster CA and node certificates.
+    #[command(subcommand)]
+    Certs(cli::certs::CertsCommand),
+    /// Run benchmarks.
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
+    /// The server side of `bench rpc` (started by it as a child process).
+    #[command(hide = true)]
+    BenchRpcServer(cli::bench::ServerArgs),
+    /// Run the coordinator: membership, shard map, RPC service.
+    Coordinator(cli::cluster::CoordinatorArgs),
+    /// Run a build-farm node that joins a coordinator.
+    Node(cli::cluster::NodeArgs),
+    /// Show the cluster's nodes and the repos each owns.
+    Status(cli::cluster::StatusArgs),
+    /// Run a throwaway local cluster (a coordinator and two nodes in this process over real
+    /// QUIC), print its status and exit.
+    Cluster(cli::cluster::ClusterArgs),
+    /// The example org and the deterministic agent.
+    #[command(flatten)]
+    Org(cli::org::OrgCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    cli::init_tracing();
+    match Cli::parse().command {
+        Command::Certs(cmd) => cli::certs::run(cmd),
+        Command::Bench(cmd) => cli::bench::run(cmd),
+        Command::BenchRpcServer(args) => cli::bench::serve(args),
+        Command::Coordinator(args) => cli::cluster::block_on(cli::cluster::coordinator(args)),
+        Command::Node(args) => cli::cluster::block_on(cli::cluster::node(args)),
+        Command::Status(args) => cli::cluster::block_on(cli::cluster::status(args)),
+        Command::Cluster(args) => cli::cluster::block_on(cli::cluster::cluster(args)),
+        Command::Org(cmd) => cli::org::run(cmd),
     }
 }

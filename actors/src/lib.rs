@@ -9,5 +9,7 @@ pub mod org;
 pub use protocol::outcome;
 pub mod bundle;
 pub mod example;
+pub mod remote;
 pub mod simagent;
+pub mod supervise;
 pub mod verify;

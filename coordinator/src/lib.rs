@@ -1,8 +1,22 @@
-//! The coordinator: membership, the shard map, the durable run store, scheduling of runs, and the
-//! RPC API.
+//! The coordinator: cluster membership, the shard map of repos to nodes, and the coordinator's
+//! RPC service.
 //!
-//! Owns: which node owns which repo, every run's durable record and the decisions that advance it.
-//! Does not own: how a repo is changed or verified (that runs on nodes, in `actors`).
+//! Owns: who is in the cluster, which node owns which repo at which epoch, and refusing messages
+//! fenced by an old epoch. Does not own: the wire format (`protocol`), the QUIC transport
+//! (`actors::net`), or what nodes do with their repos.
+
 pub mod artifacts;
+pub mod client;
 pub mod driver;
+pub mod ids;
+pub mod membership;
 pub mod runs;
+pub mod server;
+pub mod service;
+pub mod shards;
+pub mod state;
+
+pub use server::{Coordinator, CoordinatorConfig, CoordinatorError};
+
+#[cfg(test)]
+mod service_tests;

@@ -3,10 +3,12 @@
 //! Variants use named fields so the MessagePack encoding is a map and new optional fields can be
 //! added without breaking older readers. Add new messages as new variants at the end.
 
-use crate::ids::NodeId;
+use crate::cluster::{NodeStatus, ShardGrant, ShardStatus};
+use crate::ids::{NodeId, RepoName};
 use crate::outcome::Outcome;
 use crate::run::{RunRecord, TaskAssignment, TaskDone, VerifyDone, VerifyRequest};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The body of an [`Envelope`](crate::Envelope).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,56 @@ pub enum Body {
         /// The bytes from the ping.
         payload: Vec<u8>,
     },
+    /// A node joins the cluster (node -> coordinator). The node name must match the caller's
+    /// certificate.
+    Register {
+        /// The node's name.
+        node: NodeId,
+        /// Relative capacity, at least 1.
+        capacity: u32,
+        /// The kinds of agents it can run.
+        agents: Vec<String>,
+        /// Placement labels.
+        labels: BTreeMap<String, String>,
+        /// The address it serves on.
+        addr: String,
+    },
+    /// The reply to [`Body::Register`].
+    RegisterAck {
+        /// How often the node must heartbeat.
+        heartbeat_interval_ms: u64,
+        /// The registration's number; rises with each registration of the same name.
+        incarnation: u64,
+    },
+    /// A node is alive (node -> coordinator).
+    Heartbeat {
+        /// The node's name.
+        node: NodeId,
+    },
+    /// The reply to [`Body::Heartbeat`]: the repos the node owns now, with their epochs.
+    HeartbeatAck {
+        /// The node's shards.
+        shards: Vec<ShardGrant>,
+    },
+    /// Ask the coordinator for the cluster's state.
+    StatusRequest {},
+    /// The reply to [`Body::StatusRequest`].
+    StatusReply {
+        /// Every node ever registered.
+        nodes: Vec<NodeStatus>,
+        /// Every repo.
+        shards: Vec<ShardStatus>,
+    },
+    /// A node reports on a repo it owns (node -> coordinator). The envelope must carry the
+    /// shard's epoch; an older one is refused with [`ErrorCode::StaleEpoch`].
+    RepoUpdate {
+        /// The repo.
+        repo: RepoName,
+        /// What happened, for the coordinator's log.
+        detail: String,
+    },
+    /// A bare acknowledgement.
+    Ack {},
     /// Coordinator -> node: run one attempt of a task. Reply: [`Body::TaskDone`].
     RunTask {
         /// The task and where to run it.
@@ -121,6 +173,14 @@ impl Body {
             Body::Error { .. } => "error",
             Body::Ping { .. } => "ping",
             Body::Pong { .. } => "pong",
+            Body::Register { .. } => "register",
+            Body::RegisterAck { .. } => "register_ack",
+            Body::Heartbeat { .. } => "heartbeat",
+            Body::HeartbeatAck { .. } => "heartbeat_ack",
+            Body::StatusRequest { .. } => "status_request",
+            Body::StatusReply { .. } => "status_reply",
+            Body::RepoUpdate { .. } => "repo_update",
+            Body::Ack { .. } => "ack",
             Body::RunTask { .. } => "run_task",
             Body::TaskDone { .. } => "task_done",
             Body::Verify { .. } => "verify",

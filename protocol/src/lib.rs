@@ -5,6 +5,7 @@
 //! Does not own: sockets, streams, TLS or retries; those live in `factory-actors`' `net` module.
 
 pub mod body;
+pub mod cluster;
 pub mod envelope;
 pub mod frame;
 pub mod ids;
@@ -12,6 +13,7 @@ pub mod outcome;
 pub mod run;
 
 pub use body::{Body, ErrorCode};
+pub use cluster::{NodeStatus, ShardGrant, ShardStatus};
 pub use envelope::{Envelope, PROTOCOL_VERSION, SUPPORTED_VERSIONS, TRACEPARENT, TRACESTATE};
 pub use frame::{
     DEFAULT_MAX_FRAME, DecodeError, EncodeError, FrameReader, PREFIX_LEN, decode_frame,

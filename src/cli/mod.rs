@@ -1,30 +1,20 @@
-//! The command line: one top-level parser, with each family of subcommands flattened in from
-//! its own module.
+//! Subcommand implementations, one file (or folder) per group.
 
-mod org;
+pub mod bench;
+pub mod certs;
+pub mod cluster;
+pub mod org;
 
-use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 
-/// A software factory: the control plane around coding agents.
-#[derive(Debug, Parser)]
-#[command(name = "factory", version, about)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Every subcommand.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// The example org and the deterministic agent.
-    #[command(flatten)]
-    Org(org::OrgCommand),
-}
-
-/// Run a parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Org(cmd) => org::run(cmd),
-    }
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`); stdout carries readiness lines and
+/// command output. No colour codes unless stderr is a terminal, so logs grep cleanly.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }

@@ -56,7 +56,7 @@ impl EndpointConfig {
     }
 
     /// The QUIC transport settings derived from this config.
-    pub(crate) fn transport(&self) -> Result<quinn::TransportConfig, crate::net::NetError> {
+    pub fn transport(&self) -> Result<quinn::TransportConfig, crate::net::NetError> {
         let mut t = quinn::TransportConfig::default();
         let idle = quinn::IdleTimeout::try_from(Duration::from_millis(self.idle_timeout_ms))
             .map_err(|e| crate::net::NetError::Config(format!("idle timeout: {e}")))?;

@@ -32,8 +32,29 @@ struct Inner {
     node: NodeId,
     config: EndpointConfig,
     stats: Arc<Stats>,
-    /// One slot per address; the slot's lock serialises (re)connecting to that address.
-    peers: DashMap<SocketAddr, Arc<Mutex<Option<Peer>>>>,
+    /// One slot per address.
+    peers: DashMap<SocketAddr, Arc<Slot>>,
+}
+
+/// The cached connection to one address.
+#[derive(Default)]
+struct Slot {
+    /// The live connection; read on every call, so a plain lock held only to clone it.
+    current: std::sync::RwLock<Option<Peer>>,
+    /// Serialises (re)connecting so concurrent callers share one new connection.
+    connecting: Mutex<()>,
+}
+
+impl Slot {
+    fn live(&self) -> Option<Peer> {
+        // A poisoned lock only means another caller panicked while cloning; the data is intact.
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        current.as_ref().filter(|p| !p.is_closed()).cloned()
+    }
+
+    fn set(&self, peer: Option<Peer>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = peer;
+    }
 }
 
 impl Drop for Inner {
@@ -177,14 +198,21 @@ impl Endpoint {
 
     /// A cached connection to `addr`, connecting (with hello) if there is none or it closed.
     pub async fn peer(&self, addr: SocketAddr) -> Result<Peer, NetError> {
-        let slot = self.inner.peers.entry(addr).or_default().clone();
-        let mut guard = slot.lock().await;
-        if let Some(peer) = guard.as_ref().filter(|p| !p.is_closed()) {
-            return Ok(peer.clone());
+        let slot = match self.inner.peers.get(&addr) {
+            Some(slot) => slot.clone(),
+            None => self.inner.peers.entry(addr).or_default().clone(),
+        };
+        if let Some(peer) = slot.live() {
+            return Ok(peer);
         }
-        *guard = None;
+        let _connecting = slot.connecting.lock().await;
+        // Someone else may have reconnected while we waited for the lock.
+        if let Some(peer) = slot.live() {
+            return Ok(peer);
+        }
+        slot.set(None);
         let peer = self.connect(addr).await?;
-        *guard = Some(peer.clone());
+        slot.set(Some(peer.clone()));
         Ok(peer)
     }
 

@@ -101,6 +101,7 @@ async fn accept_hello(
         Ok(Ok(req)) => req,
         Ok(Err(ReadFailure::Decode(e))) => {
             let _ = write_envelope(&mut send, &error_reply(&e), shared.config.max_frame).await;
+            let _ = tokio::time::timeout(shared.config.hello_timeout(), send.stopped()).await;
             return Err(format!("bad hello frame: {e}"));
         }
         Ok(Err(ReadFailure::Stream(e))) => return Err(format!("hello stream failed: {e}")),
@@ -132,6 +133,11 @@ async fn accept_hello(
     write_envelope(&mut send, &req.reply(body), shared.config.max_frame)
         .await
         .map_err(|e| format!("cannot answer hello: {e}"))?;
+    if verdict.is_err() {
+        // Closing the connection discards unsent stream data, so let the refusal reach the
+        // peer first (bounded: a peer that never acknowledges is closed anyway).
+        let _ = tokio::time::timeout(shared.config.hello_timeout(), send.stopped()).await;
+    }
     verdict.map_err(|(_, detail)| detail)
 }
 

@@ -84,3 +84,28 @@ pub async fn raw_exchange(
     };
     crate::net::client::with_deadline(timeout, fut).await
 }
+
+/// Opens a QUIC connection to `addr` with `identity` but sends no hello: for testing how a
+/// server treats connections that break the protocol.
+pub async fn raw_connect(
+    identity: &Identity,
+    addr: std::net::SocketAddr,
+) -> Result<quinn::Connection, NetError> {
+    use quinn::crypto::rustls::QuicClientConfig;
+    use std::sync::Arc;
+    let crypto = QuicClientConfig::try_from(crate::net::tls::client_config(identity)?)
+        .map_err(|e| NetError::Config(e.to_string()))?;
+    let mut client = quinn::ClientConfig::new(Arc::new(crypto));
+    client.transport_config(Arc::new(EndpointConfig::default().transport()?));
+    let bind = EndpointConfig::default().bind;
+    let mut endpoint =
+        quinn::Endpoint::client(bind).map_err(|source| NetError::Bind { addr: bind, source })?;
+    endpoint.set_default_client_config(client);
+    let connecting = endpoint
+        .connect(addr, "factory")
+        .map_err(|e| NetError::Connect {
+            addr,
+            detail: e.to_string(),
+        })?;
+    Ok(connecting.await?)
+}

@@ -241,3 +241,47 @@ async fn server_refuses_expired_request() {
     let err = client.request(addr, expired).await.expect_err("expired");
     assert_eq!(err.code(), Some(ErrorCode::DeadlineExceeded));
 }
+
+/// Sends `first` as the first request of a raw connection and returns the error code answered.
+async fn check_hello_refused(first: Body, expected: ErrorCode) {
+    let ca = TestCa::new();
+    let server = ca.start("server", PingHandler);
+    let addr = server.local_addr().expect("addr");
+    let conn = crate::net::testkit::raw_connect(&ca.identity("client"), addr)
+        .await
+        .expect("raw connect");
+    let req = Envelope::request("net/hello", deadline_after(WAIT), first);
+    let bytes = encode_frame(&req, DEFAULT_MAX_FRAME).expect("encode");
+    let reply = raw_exchange(&conn, &bytes, WAIT).await.expect("reply");
+    match reply.body {
+        Body::Error { code, .. } => assert_eq!(code, expected),
+        other => panic!("expected {expected:?}, got {other:?}"),
+    }
+    wait_stat(&server, |s| s.hellos_refused == 1).await;
+    tokio::time::timeout(WAIT, conn.closed())
+        .await
+        .expect("server closes the connection");
+}
+
+#[tokio::test]
+async fn hello_naming_another_node_is_refused() {
+    let hello = Body::Hello {
+        node: NodeId::new("mallory"),
+        protocol_versions: vec![protocol::PROTOCOL_VERSION],
+    };
+    check_hello_refused(hello, ErrorCode::Unauthorized).await;
+}
+
+#[tokio::test]
+async fn hello_without_a_common_version_is_refused() {
+    let hello = Body::Hello {
+        node: NodeId::new("client"),
+        protocol_versions: vec![99],
+    };
+    check_hello_refused(hello, ErrorCode::UnsupportedVersion).await;
+}
+
+#[tokio::test]
+async fn first_stream_must_be_hello() {
+    check_hello_refused(ping(1), ErrorCode::Malformed).await;
+}

@@ -1,0 +1,104 @@
+//! Running a coordinator: the actor, a registry that exposes it, and a QUIC endpoint.
+
+use crate::ids::RepoName;
+use crate::membership::MembershipConfig;
+use crate::service::{CoordinatorActor, CoordinatorArgs, CoordinatorMsg, TARGET};
+use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
+use actors::remote::{Registry, RegistryHandler};
+use ractor::{Actor, ActorRef};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Errors starting a coordinator.
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    /// Certificates or the endpoint failed.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The actor did not start (e.g. its state directory is unreadable).
+    #[error("coordinator actor: {0}")]
+    Spawn(String),
+}
+
+/// How to run a coordinator.
+#[derive(Clone, Debug)]
+pub struct CoordinatorConfig {
+    /// UDP address to serve on; port 0 picks one.
+    pub listen: SocketAddr,
+    /// The certificate directory (`ca.pem`, `<name>.pem`, `<name>.key`).
+    pub certs: PathBuf,
+    /// The name of its certificate. Default `coordinator`.
+    pub name: String,
+    /// The repos to shard.
+    pub repos: Vec<RepoName>,
+    /// Where to keep shard epochs across restarts.
+    pub state_dir: Option<PathBuf>,
+    /// Failure detection timing.
+    pub membership: MembershipConfig,
+}
+
+impl CoordinatorConfig {
+    /// Defaults for everything but the address and the certificates.
+    pub fn new(listen: SocketAddr, certs: PathBuf) -> Self {
+        CoordinatorConfig {
+            listen,
+            certs,
+            name: "coordinator".to_owned(),
+            repos: Vec::new(),
+            state_dir: None,
+            membership: MembershipConfig::default(),
+        }
+    }
+}
+
+/// A running coordinator. Stops when dropped.
+pub struct Coordinator {
+    endpoint: Endpoint,
+    actor: ActorRef<CoordinatorMsg>,
+}
+
+impl Coordinator {
+    /// Load the certificate, start the actor and serve.
+    pub async fn start(config: CoordinatorConfig) -> Result<Coordinator, CoordinatorError> {
+        let identity = Identity::load(&config.certs, &config.name)?;
+        let args = CoordinatorArgs {
+            repos: config.repos,
+            membership: config.membership,
+            state_dir: config.state_dir,
+        };
+        let (actor, _) = Actor::spawn(None, CoordinatorActor, args)
+            .await
+            .map_err(|e| CoordinatorError::Spawn(e.to_string()))?;
+        let registry = Registry::new();
+        registry.register(TARGET, actor.clone());
+        let endpoint = match Endpoint::bind(
+            EndpointConfig::bind(config.listen),
+            identity,
+            RegistryHandler(registry),
+        ) {
+            Ok(endpoint) => endpoint,
+            Err(e) => {
+                actor.stop(None);
+                return Err(e.into());
+            }
+        };
+        Ok(Coordinator { endpoint, actor })
+    }
+
+    /// The address it serves on.
+    pub fn local_addr(&self) -> Result<SocketAddr, CoordinatorError> {
+        Ok(self.endpoint.local_addr()?)
+    }
+
+    /// Its endpoint, to make calls from the same process.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        self.endpoint.close();
+        self.actor.stop(None);
+    }
+}

@@ -1,0 +1,170 @@
+//! `factory bench`: benchmarks against a baseline measured in the same run.
+//!
+//! `bench rpc` starts `factory bench-rpc-server` as a child process (so client and server do not
+//! share a runtime), waits for its readiness line, and times calls over real QUIC with mutual TLS.
+
+mod baseline;
+mod measure;
+
+use actors::net::{Endpoint, EndpointConfig, Identity, PingHandler, Validity, certs};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use protocol::Body;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Benchmark subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// RPC calls/s and latency: factory request/reply vs. a bare quinn echo.
+    Rpc {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+    },
+}
+
+/// Arguments of the hidden `bench-rpc-server` subcommand.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Certificate directory with the CA and `bench-server` certificate.
+    #[arg(long)]
+    certs: PathBuf,
+}
+
+const SERVER: &str = "bench-server";
+const CLIENT: &str = "bench-client";
+const READY: &str = "ready";
+const PAYLOAD: [u8; 32] = [7; 32];
+const IN_FLIGHT: usize = 64;
+
+/// Runs a benchmark subcommand.
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Rpc { seconds } => rpc(Duration::from_secs(seconds)),
+    }
+}
+
+/// The child: serves the factory endpoint and the bare echo until stdin closes.
+pub fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let config = EndpointConfig::default();
+        let endpoint = Endpoint::bind(
+            config.clone(),
+            Identity::load(&args.certs, SERVER)?,
+            PingHandler,
+        )?;
+        let echo = baseline::serve(&config, &Identity::load(&args.certs, SERVER)?)?;
+        println!(
+            "{READY} factory={} baseline={}",
+            endpoint.local_addr()?,
+            echo.local_addr()?
+        );
+        // The parent holds our stdin; when it goes away, so do we.
+        let mut sink = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// The child server process, killed when dropped.
+struct ServerProcess {
+    child: Child,
+    factory: SocketAddr,
+    baseline: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(certs_dir: &std::path::Path) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("bench-rpc-server")
+            .arg("--certs")
+            .arg(certs_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("start bench-rpc-server")?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let addr = |key: &str| -> anyhow::Result<SocketAddr> {
+            let value = line
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix(key))
+                .with_context(|| format!("no {key} in readiness line {line:?}"))?;
+            Ok(value.parse()?)
+        };
+        let (factory, baseline) = (addr("factory=")?, addr("baseline=")?);
+        Ok(Self {
+            child,
+            factory,
+            baseline,
+        })
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rpc(duration: Duration) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    certs::init_ca(dir.path())?;
+    certs::issue(dir.path(), SERVER, Validity::days(1))?;
+    certs::issue(dir.path(), CLIENT, Validity::days(1))?;
+    let server = ServerProcess::start(dir.path())?;
+    let rows =
+        tokio::runtime::Runtime::new()?.block_on(measure_all(dir.path(), &server, duration))?;
+    println!("{}", measure::table(&rows));
+    Ok(())
+}
+
+async fn measure_all(
+    dir: &std::path::Path,
+    server: &ServerProcess,
+    duration: Duration,
+) -> anyhow::Result<Vec<measure::Row>> {
+    let config = EndpointConfig::default();
+    let client = Endpoint::bind(config.clone(), Identity::load(dir, CLIENT)?, PingHandler)?;
+    let echo = baseline::connect(&config, &Identity::load(dir, CLIENT)?, server.baseline).await?;
+    let addr = server.factory;
+    let factory_call = move || {
+        let client = client.clone();
+        async move {
+            let body = Body::Ping {
+                payload: PAYLOAD.to_vec(),
+            };
+            match client
+                .call(addr, "bench", body, Duration::from_secs(5))
+                .await?
+            {
+                Body::Pong { .. } => Ok(()),
+                other => anyhow::bail!("unexpected reply {}", other.kind()),
+            }
+        }
+    };
+    let echo_call = move || {
+        let echo = echo.clone();
+        async move { baseline::echo(&echo, &PAYLOAD).await }
+    };
+    let warmup = Duration::from_millis(500);
+    measure::run(warmup, IN_FLIGHT, factory_call.clone()).await?;
+    measure::run(warmup, IN_FLIGHT, echo_call.clone()).await?;
+    let mut rows = Vec::new();
+    for (mode, in_flight) in [
+        ("sequential".to_string(), 1),
+        (format!("{IN_FLIGHT} in flight"), IN_FLIGHT),
+    ] {
+        let f = measure::run(duration, in_flight, factory_call.clone()).await?;
+        let b = measure::run(duration, in_flight, echo_call.clone()).await?;
+        rows.push((mode.clone(), "factory", f));
+        rows.push((mode, "baseline", b));
+    }
+    Ok(rows)
+}
