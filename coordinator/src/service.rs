@@ -9,7 +9,7 @@ use crate::shards::FenceError;
 use crate::state;
 use actors::remote::Inbound;
 use protocol::{Body, ErrorCode, NodeStatus, ShardGrant, ShardStatus};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -26,6 +26,23 @@ pub enum CoordinatorMsg {
     Remote(Box<Inbound>),
     /// The clock moved.
     Tick,
+    /// Which live node owns a repo now, where it listens, and the shard's epoch.
+    Owner(RepoName, RpcReplyPort<Option<Placement>>),
+    /// Whether a result from `node` under `epoch` for a repo may still be accepted.
+    Fence(RepoName, Epoch, NodeId, RpcReplyPort<Result<(), String>>),
+    /// Live nodes and their addresses, best ranked for a repo first.
+    Ranked(RepoName, RpcReplyPort<Vec<Placement>>),
+}
+
+/// Where a repo's work goes: its owner node, the node's address and the shard epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The owning node.
+    pub node: NodeId,
+    /// The node's QUIC address.
+    pub addr: String,
+    /// The shard's epoch.
+    pub epoch: Epoch,
 }
 
 impl From<Inbound> for CoordinatorMsg {
@@ -168,6 +185,26 @@ impl CoordinatorState {
         }
     }
 
+    fn placement(&self, repo: &RepoName) -> Option<Placement> {
+        let shard = self.membership.shard_map().shard(repo)?;
+        let node = shard.owner?;
+        let member = self.membership.member(&node).filter(|m| m.state == NodeState::Up)?;
+        Some(Placement { addr: member.registration.addr.clone(), node, epoch: shard.epoch })
+    }
+
+    fn ranked(&self, repo: &RepoName) -> Vec<Placement> {
+        let epoch = self.membership.shard_map().shard(repo).map(|s| s.epoch).unwrap_or(Epoch(0));
+        self.membership
+            .shard_map()
+            .ranked(repo)
+            .into_iter()
+            .filter_map(|node| {
+                let m = self.membership.member(&node).filter(|m| m.state == NodeState::Up)?;
+                Some(Placement { addr: m.registration.addr.clone(), node, epoch })
+            })
+            .collect()
+    }
+
     fn grants(&self, node: &NodeId) -> Vec<ShardGrant> {
         self.membership
             .shards()
@@ -257,6 +294,16 @@ impl Actor for CoordinatorActor {
             CoordinatorMsg::Tick => {
                 let effects = state.membership.tick(state.now());
                 state.apply(&effects);
+            }
+            CoordinatorMsg::Owner(repo, reply) => {
+                let _ = reply.send(state.placement(&repo));
+            }
+            CoordinatorMsg::Fence(repo, epoch, node, reply) => {
+                let verdict = state.membership.shard_map().fence(&repo, epoch, &node).map_err(|e| e.to_string());
+                let _ = reply.send(verdict);
+            }
+            CoordinatorMsg::Ranked(repo, reply) => {
+                let _ = reply.send(state.ranked(&repo));
             }
         }
         Ok(())
