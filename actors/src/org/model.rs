@@ -189,7 +189,12 @@ impl Org {
         let providers: BTreeMap<&str, &str> = self
             .repos
             .iter()
-            .flat_map(|r| r.manifest.provides.iter().map(move |p| (p.contract.as_str(), r.name.as_str())))
+            .flat_map(|r| {
+                r.manifest
+                    .provides
+                    .iter()
+                    .map(move |p| (p.contract.as_str(), r.name.as_str()))
+            })
             .collect();
         let mut flows: Vec<Flow> = self
             .repos
