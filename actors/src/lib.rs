@@ -13,3 +13,7 @@ pub mod remote;
 pub mod simagent;
 pub mod supervise;
 pub mod verify;
+pub mod contracts;
+pub mod org;
+pub mod outcome;
+pub mod plan;
