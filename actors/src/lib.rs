@@ -14,6 +14,4 @@ pub mod simagent;
 pub mod supervise;
 pub mod verify;
 pub mod contracts;
-pub mod org;
-pub mod outcome;
 pub mod plan;

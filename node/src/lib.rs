@@ -5,9 +5,14 @@
 //! heartbeat loop. Does not own: membership decisions (the coordinator) or the wire format.
 
 mod agent;
+mod contract_checks;
 pub mod task;
+pub mod verify_round;
+pub mod workers;
 
 pub use agent::{NODE_TARGET, NodeActor, NodeMsg};
+pub use task::WorkConfig;
+pub use workers::{REPO_AGENT_TARGET, Role, VERIFIER_TARGET, WorkerActor};
 
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Quic, Registry, RegistryHandler, RemoteActor, RemoteError};
@@ -71,6 +76,12 @@ pub struct NodeConfig {
     pub agents: Vec<String>,
     /// Placement labels.
     pub labels: BTreeMap<String, String>,
+    /// Where repo caches, sandboxes and verification checkouts live.
+    pub work_dir: PathBuf,
+    /// Command line of the deterministic agent, for tasks whose agent selector is `sim`.
+    pub sim_argv: Vec<String>,
+    /// Time limit of each repo check (setup, build, test).
+    pub check_timeout: Duration,
 }
 
 impl NodeConfig {
@@ -84,6 +95,9 @@ impl NodeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             agents: vec!["repo-agent".to_owned(), "verifier".to_owned()],
             labels: BTreeMap::new(),
+            work_dir: std::env::temp_dir().join("factory-node"),
+            sim_argv: Vec::new(),
+            check_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -103,7 +117,13 @@ impl Node {
         let identity = Identity::load(&config.certs, &config.name)?;
         let registry = Registry::new();
         let (tx, shards) = watch::channel(Vec::new());
-        let supervisor = supervise_node_actors(&registry, shards.clone()).await?;
+        let work = Arc::new(WorkConfig {
+            node: config.name.clone(),
+            work_dir: config.work_dir.join(&config.name),
+            sim_argv: config.sim_argv.clone(),
+            check_timeout: config.check_timeout,
+        });
+        let supervisor = supervise_node_actors(&registry, shards.clone(), work).await?;
         let joined = Node::join(config, identity, registry, (tx, shards), supervisor.clone()).await;
         if joined.is_err() {
             supervisor.stop(None);
@@ -203,13 +223,22 @@ impl Drop for Node {
 async fn supervise_node_actors(
     registry: &Registry,
     shards: watch::Receiver<Vec<ShardGrant>>,
+    work: Arc<WorkConfig>,
 ) -> Result<ActorRef<SupervisorMsg>, NodeError> {
     let on_start = {
         let registry = registry.clone();
         move |actor| registry.register(NODE_TARGET, actor)
     };
+    let worker_start = |name: &'static str| {
+        let registry = registry.clone();
+        move |actor: ActorRef<workers::WorkerMsg>| registry.register(name, actor)
+    };
     let args = SupervisorArgs {
-        children: vec![ChildSpec::actor(NODE_TARGET, NodeActor, shards, on_start)],
+        children: vec![
+            ChildSpec::actor(NODE_TARGET, NodeActor, shards, on_start),
+            ChildSpec::actor(REPO_AGENT_TARGET, WorkerActor(Role::RepoAgent), work.clone(), worker_start(REPO_AGENT_TARGET)),
+            ChildSpec::actor(VERIFIER_TARGET, WorkerActor(Role::Verifier), work, worker_start(VERIFIER_TARGET)),
+        ],
         policy: RestartPolicy::default(),
         events: None,
     };
