@@ -224,6 +224,7 @@ fn pin_fields(fields: &BTreeMap<String, Read>, writer: &Shape) -> BTreeMap<Strin
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 mod tests {
     use super::*;
     use serde_json::json;

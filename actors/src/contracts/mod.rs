@@ -15,6 +15,7 @@ pub mod shape;
 mod subset;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 mod tests;
 
 pub use check::{accepts, check_reads, compare_reader};

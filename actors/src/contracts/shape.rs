@@ -463,6 +463,7 @@ fn parse_scalar(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 mod tests {
     use super::*;
     use serde_json::json;
