@@ -16,9 +16,9 @@ use crate::task::{WorkConfig, run_task};
 use crate::verify_round::verify_round;
 
 /// Registry name of the RepoAgent actor.
-pub const REPO_AGENT_TARGET: &str = "repo-agent";
+pub const REPO_AGENT_TARGET: &str = protocol::targets::REPO_AGENT;
 /// Registry name of the Verifier actor.
-pub const VERIFIER_TARGET: &str = "verifier";
+pub const VERIFIER_TARGET: &str = protocol::targets::VERIFIER;
 
 /// Which kind of work an actor accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

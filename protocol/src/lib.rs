@@ -11,6 +11,7 @@ pub mod frame;
 pub mod ids;
 pub mod outcome;
 pub mod run;
+pub mod targets;
 
 pub use body::{Body, ErrorCode};
 pub use cluster::{NodeStatus, ShardGrant, ShardStatus};

@@ -1,14 +1,18 @@
-//! Outcome runs: the durable record of each run, the pure state machine that advances it, and the
-//! redb store that keeps it across restarts.
+//! Outcome runs: the durable record of each run, the pure state machine that advances it, the
+//! redb store that keeps it across restarts, and the service that drives runs on the cluster.
 //!
-//! The machine decides; the driver (in `crate::driver`) performs its effects over the network and
-//! feeds results back. Every transition is written to the store before its effects run, so a
-//! restarted coordinator resumes each run from the last step it recorded.
+//! The machine decides; the driver (in `crate::driver`) performs its effects through
+//! [`steps::ClusterSteps`] and feeds results back. Every transition is written to the store before
+//! its effects run, so a restarted coordinator resumes each run from the last step it recorded.
 
+pub mod bundle;
 pub mod machine;
 pub mod record;
+pub mod service;
+mod steps;
 pub mod store;
 
 pub use machine::{Effect, Input, RunMachine};
 pub use record::*;
+pub use service::{RunConfig, RunError, RunService};
 pub use store::{RunStore, StoreError};

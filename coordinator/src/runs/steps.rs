@@ -1,0 +1,220 @@
+//! The real backend of the run driver: the planner in-process, tasks and verification rounds on
+//! nodes over QUIC, artifacts kept on the coordinator, the bundle written at the end.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actors::plan::{self, Plan};
+use protocol::targets::{REPO_AGENT as REPO_AGENT_TARGET, VERIFIER as VERIFIER_TARGET};
+use protocol::outcome::{FindingNote, TaskSpec};
+use protocol::run::{RepoRef, RunFinding, RunRecord, TaskAssignment, TaskRecord, TaskResult, TaskState, VerifyRequest};
+use protocol::{Body, Epoch, NodeId, RepoName};
+use ractor::call_t;
+
+use super::service::Inner;
+use crate::artifacts;
+use crate::driver::{BoxFuture, Steps, now_unix_ms};
+use crate::service::{CoordinatorMsg, Placement};
+
+/// Extra time a task's call gets beyond the agent's own limit, for git, checks and transfer.
+const TASK_SLACK: Duration = Duration::from_secs(900);
+
+pub(crate) struct ClusterSteps {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Steps for ClusterSteps {
+    fn plan(&self, run: RunRecord) -> BoxFuture<'static, Result<(serde_json::Value, Vec<TaskRecord>), String>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let span = tracing::info_span!("plan.build", run = %run.id);
+            let _g = span.enter();
+            let plan = plan::plan(&inner.cfg.org, &run.outcome, &[]).map_err(|e| e.to_string())?;
+            let tasks = plan
+                .tasks
+                .iter()
+                .map(|t| TaskRecord {
+                    id: t.id.clone(),
+                    repo: t.repo.clone(),
+                    role: t.role,
+                    depends_on: t.depends_on.clone(),
+                    instructions: t.instructions.clone(),
+                    state: TaskState::Waiting,
+                    attempts: 0,
+                    findings: Vec::new(),
+                    results: Vec::new(),
+                })
+                .collect();
+            let json = serde_json::to_value(&plan).map_err(|e| e.to_string())?;
+            Ok((json, tasks))
+        })
+    }
+
+    fn dispatch(&self, run: RunRecord, task_id: String, attempt: u32, findings: Vec<FindingNote>) -> BoxFuture<'static, TaskResult> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let started = Instant::now();
+            let mut result = match dispatch(&inner, &run, &task_id, attempt, findings).await {
+                Ok(r) => r,
+                Err(e) => failed(attempt, e),
+            };
+            result.wall_ms = started.elapsed().as_millis() as u64;
+            result
+        })
+    }
+
+    fn verify(&self, run: RunRecord, round: u32, _tasks: Vec<String>) -> BoxFuture<'static, Result<(serde_json::Value, Vec<RunFinding>), String>> {
+        let inner = self.inner.clone();
+        Box::pin(async move { verify(&inner, &run, round).await })
+    }
+
+    fn bundle(&self, run: RunRecord) -> BoxFuture<'static, Result<String, String>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let dir = inner.cfg.state_dir.join("bundles").join(&run.id);
+            let artifacts = inner.cfg.state_dir.join("artifacts").join(&run.id);
+            let bundle = super::bundle::assemble(&run, &artifacts);
+            let out = tokio::task::spawn_blocking(move || actors::bundle::write_bundle(&dir, &bundle))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            Ok(out.dir.display().to_string())
+        })
+    }
+}
+
+async fn dispatch(inner: &Inner, run: &RunRecord, task_id: &str, attempt: u32, findings: Vec<FindingNote>) -> Result<TaskResult, String> {
+    let plan = plan_of(run)?;
+    let task = plan.tasks.iter().find(|t| t.id == task_id).ok_or_else(|| format!("task {task_id} is not in the plan"))?;
+    let repo = inner.cfg.org.repo(&task.repo).ok_or_else(|| format!("repo {} is not in the org", task.repo))?;
+    let placement = place(inner, &task.repo).await?;
+    let budget = &run.budget;
+    let assignment = TaskAssignment {
+        task: TaskSpec {
+            run_id: run.id.clone(),
+            task_id: task.id.clone(),
+            repo: task.repo.clone(),
+            role: task.role,
+            title: run.outcome.title.clone(),
+            instructions: task.instructions.clone(),
+            changes: task.changes.clone(),
+            attempt,
+            findings,
+            context: task.context.clone(),
+        },
+        origin: repo.origin.clone(),
+        epoch: placement.epoch.0,
+        agent: inner.cfg.agent.clone(),
+        skill: inner.cfg.skill.clone(),
+        agent_timeout_secs: budget.agent_timeout_secs,
+        agent_max_cost_usd: budget.agent_max_cost_usd,
+    };
+    tracing::info!(run = %run.id, task = task_id, attempt, node = %placement.node, epoch = placement.epoch.0, "task dispatched");
+    let addr = placement.addr.parse().map_err(|e| format!("node {} has a bad address {}: {e}", placement.node, placement.addr))?;
+    let timeout = Duration::from_secs(budget.agent_timeout_secs) + TASK_SLACK;
+    let body = Body::RunTask { assignment: Box::new(assignment) };
+    let reply = inner.endpoint.call(addr, REPO_AGENT_TARGET, body, timeout).await.map_err(|e| format!("node {}: {e}", placement.node))?;
+    let Body::TaskDone { done } = reply else {
+        return Err(format!("node {} answered {} to a task", placement.node, reply.kind()));
+    };
+    let done = *done;
+    keep_artifacts(inner, &run.id, &done.artifacts);
+    let mut result = done.result;
+    // Fencing: a result stamped with an epoch older than the shard's is refused, so a node that
+    // lost the repo while it worked cannot overwrite its successor's work.
+    let fence = call_t!(inner.coordinator, CoordinatorMsg::Fence, 5_000, RepoName::new(task.repo.clone()), Epoch(result.epoch), NodeId::new(result.node.clone()));
+    match fence {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(run = %run.id, task = task_id, error = %e, "task result refused");
+            result.ok = false;
+            result.error = Some(format!("result refused: {e}"));
+        }
+        Err(e) => return Err(format!("coordinator: {e}")),
+    }
+    Ok(result)
+}
+
+async fn verify(inner: &Inner, run: &RunRecord, round: u32) -> Result<(serde_json::Value, Vec<RunFinding>), String> {
+    let plan = plan_of(run)?;
+    let org = &inner.cfg.org;
+    // The system under test: every repo on a flow of an affected contract.
+    let mut names: Vec<String> = plan.affected_repos.clone();
+    for f in org.flows().into_iter().filter(|f| plan.affected_contracts.contains(&f.contract)) {
+        for n in [f.writer, f.reader] {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    let branch = format!("factory/{}", run.id);
+    let repos: Vec<RepoRef> = names
+        .iter()
+        .filter_map(|n| org.repo(n))
+        .map(|r| {
+            let changed = run.tasks.iter().any(|t| t.repo == r.name && t.results.iter().any(|x| x.branch.is_some()));
+            RepoRef { name: r.name.clone(), origin: r.origin.clone(), branch: changed.then(|| branch.clone()) }
+        })
+        .collect();
+    let first = names.first().cloned().ok_or("the plan has no repos")?;
+    let placement = place(inner, &first).await?;
+    let request = VerifyRequest { run_id: run.id.clone(), round, repos, changes: run.outcome.changes.clone() };
+    let addr = placement.addr.parse().map_err(|e| format!("bad node address {}: {e}", placement.addr))?;
+    let reply = inner
+        .endpoint
+        .call(addr, VERIFIER_TARGET, Body::Verify { request: Box::new(request) }, inner.cfg.verify_timeout)
+        .await
+        .map_err(|e| format!("verifier on {}: {e}", placement.node))?;
+    let Body::VerifyDone { done } = reply else {
+        return Err(format!("node {} answered {} to a verification", placement.node, reply.kind()));
+    };
+    keep_artifacts(inner, &run.id, &done.artifacts);
+    let mut report = done.report;
+    report["node"] = serde_json::json!(placement.node.to_string());
+    Ok((report, done.findings))
+}
+
+/// The live owner of a repo, waiting up to the placement timeout for one to appear.
+async fn place(inner: &Inner, repo: &str) -> Result<Placement, String> {
+    let deadline = Instant::now() + inner.cfg.placement_timeout;
+    loop {
+        match call_t!(inner.coordinator, CoordinatorMsg::Owner, 5_000, RepoName::new(repo.to_string())) {
+            Ok(Some(p)) => return Ok(p),
+            Ok(None) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+            Ok(None) => return Err(format!("no live node owns {repo}")),
+            Err(e) => return Err(format!("coordinator: {e}")),
+        }
+    }
+}
+
+fn plan_of(run: &RunRecord) -> Result<Plan, String> {
+    let json = run.plan.clone().ok_or("the run has no plan yet")?;
+    serde_json::from_value(json).map_err(|e| format!("stored plan unreadable: {e}"))
+}
+
+fn keep_artifacts(inner: &Inner, run_id: &str, blobs: &[protocol::run::Blob]) {
+    let root = inner.cfg.state_dir.join("artifacts");
+    let _ = artifacts::store(&root, run_id, blobs);
+}
+
+fn failed(attempt: u32, error: String) -> TaskResult {
+    TaskResult {
+        attempt,
+        node: String::new(),
+        epoch: 0,
+        ok: false,
+        error: Some(error),
+        branch: None,
+        head: None,
+        base: None,
+        diff: String::new(),
+        summary: String::new(),
+        cost_usd: 0.0,
+        agent_ms: 0,
+        checks_ms: 0,
+        wall_ms: 0,
+        started_unix_ms: now_unix_ms(),
+        finished_unix_ms: now_unix_ms(),
+        checks: serde_json::Value::Null,
+    }
+}
