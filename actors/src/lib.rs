@@ -3,5 +3,6 @@
 //! Owns: the org model, contract checks, the planner, agent execution, verification, the bundle,
 //! memory and learning, networking between nodes and the supervision of actors.
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
+pub mod memory;
 pub mod org;
 pub mod outcome;
