@@ -73,7 +73,7 @@ impl MemoryStore {
             .map_err(db_err)?
         {
             let (k, v) = item.map_err(db_err)?;
-            s.facts.push(decode("facts", k.value(), v.value())?);
+            s.facts.push(decode("facts", k.value().2, v.value())?);
         }
         for item in tx
             .open_table(store::ARTIFACTS)

@@ -120,16 +120,17 @@ impl MemoryStore {
 
     /// The fact with this id.
     pub fn fact(&self, id: &str) -> Result<Option<Fact>, MemoryError> {
-        let facts = self.read()?.open_table(store::FACTS).map_err(db_err)?;
-        fact_in(&facts, id)
+        let tx = self.read()?;
+        let ids = tx.open_table(store::FACT_IDS).map_err(db_err)?;
+        let facts = tx.open_table(store::FACTS).map_err(db_err)?;
+        fact_in(&ids, &facts, id)
     }
 
     /// Every fact about `subject`, open and closed, by predicate then record time.
     pub fn facts_about(&self, subject: &str) -> Result<Vec<Fact>, MemoryError> {
         let tx = self.read()?;
-        let by_subject = tx.open_table(store::FACTS_BY_SUBJECT).map_err(db_err)?;
         let facts = tx.open_table(store::FACTS).map_err(db_err)?;
-        let mut out = facts_of(&by_subject, &facts, subject)?;
+        let mut out = facts_of(&facts, subject)?;
         out.sort_by(|a, b| {
             (a.predicate.as_str(), a.recorded_at).cmp(&(b.predicate.as_str(), b.recorded_at))
         });
@@ -154,7 +155,6 @@ impl MemoryStore {
         let tx = self.read()?;
         let edges = tx.open_table(store::EDGES).map_err(db_err)?;
         let rev = tx.open_table(store::EDGES_REV).map_err(db_err)?;
-        let by_subject = tx.open_table(store::FACTS_BY_SUBJECT).map_err(db_err)?;
         let facts = tx.open_table(store::FACTS).map_err(db_err)?;
         let seeds = repos
             .iter()
@@ -171,11 +171,7 @@ impl MemoryStore {
         }
         let mut out = Vec::new();
         for s in &subjects {
-            out.extend(
-                facts_of(&by_subject, &facts, s)?
-                    .into_iter()
-                    .filter(Fact::is_open),
-            );
+            out.extend(facts_of(&facts, s)?.into_iter().filter(Fact::is_open));
         }
         out.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.id.cmp(&b.id)));
         Ok(out)
@@ -185,6 +181,7 @@ impl MemoryStore {
     pub fn reverify_queue(&self, older_than: Time, limit: usize) -> Result<Vec<Fact>, MemoryError> {
         let tx = self.read()?;
         let queue = tx.open_table(store::REVERIFY).map_err(db_err)?;
+        let ids = tx.open_table(store::FACT_IDS).map_err(db_err)?;
         let facts = tx.open_table(store::FACTS).map_err(db_err)?;
         let mut out = Vec::new();
         for item in queue
@@ -194,10 +191,12 @@ impl MemoryStore {
         {
             let (k, _) = item.map_err(db_err)?;
             let id = k.value().1;
-            out.push(fact_in(&facts, id)?.ok_or_else(|| MemoryError::NotFound {
-                what: "fact",
-                id: id.to_string(),
-            })?);
+            out.push(
+                fact_in(&ids, &facts, id)?.ok_or_else(|| MemoryError::NotFound {
+                    what: "fact",
+                    id: id.to_string(),
+                })?,
+            );
         }
         Ok(out)
     }
@@ -251,25 +250,33 @@ pub(crate) fn scan<V: redb::Value + 'static>(
     Ok(out)
 }
 
+/// Every fact about `subject`: one prefix range scan of the facts table.
 fn facts_of(
-    by_subject: &ReadOnlyTable<Key3, ()>,
-    facts: &ReadOnlyTable<&'static str, &'static [u8]>,
+    facts: &ReadOnlyTable<Key3, &'static [u8]>,
     subject: &str,
 ) -> Result<Vec<Fact>, MemoryError> {
     let mut out = Vec::new();
-    for (_, id) in scan(by_subject, subject, None)? {
-        if let Some(f) = fact_in(facts, &id)? {
-            out.push(f);
+    for item in facts.range((subject, "", "")..).map_err(db_err)? {
+        let (k, v) = item.map_err(db_err)?;
+        let (s, _, id) = k.value();
+        if s != subject {
+            break;
         }
+        out.push(decode("facts", id, v.value())?);
     }
     Ok(out)
 }
 
-pub(crate) fn fact_in(
-    facts: &ReadOnlyTable<&'static str, &'static [u8]>,
+fn fact_in(
+    ids: &ReadOnlyTable<&'static str, (&'static str, &'static str)>,
+    facts: &ReadOnlyTable<Key3, &'static [u8]>,
     id: &str,
 ) -> Result<Option<Fact>, MemoryError> {
-    match facts.get(id).map_err(db_err)? {
+    let Some(key) = ids.get(id).map_err(db_err)? else {
+        return Ok(None);
+    };
+    let (subject, predicate) = key.value();
+    match facts.get((subject, predicate, id)).map_err(db_err)? {
         Some(v) => decode("facts", id, v.value()).map(Some),
         None => Ok(None),
     }

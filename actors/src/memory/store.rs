@@ -4,7 +4,8 @@
 //! - `entities`: id -> Entity; `entity_names` (multimap): name -> id; `entity_kinds` (multimap):
 //!   kind -> id.
 //! - `edges`: (src, rel, dst) -> attrs; `edges_reverse`: (dst, rel, src) -> ().
-//! - `facts`: id -> Fact; `facts_by_subject`: (subject, predicate, id) -> ();
+//! - `facts`: (subject, predicate, id) -> Fact, so the facts about an entity are one range scan
+//!   (the planner's context query reads nothing else); `fact_ids`: id -> (subject, predicate);
 //!   `reverify_queue`: (last_verified_at, id) -> () for open facts only, oldest first.
 //! - learner: `artifacts`: id -> Artifact; `artifact_children`: (parent, child) -> ();
 //!   `champions`: slot -> artifact id; `promotions`: seq -> Promotion;
@@ -31,9 +32,8 @@ pub(crate) const KINDS: MultimapTableDefinition<&str, &str> =
     MultimapTableDefinition::new("entity_kinds");
 pub(crate) const EDGES: TableDefinition<Key3, &[u8]> = TableDefinition::new("edges");
 pub(crate) const EDGES_REV: TableDefinition<Key3, ()> = TableDefinition::new("edges_reverse");
-pub(crate) const FACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("facts");
-pub(crate) const FACTS_BY_SUBJECT: TableDefinition<Key3, ()> =
-    TableDefinition::new("facts_by_subject");
+pub(crate) const FACTS: TableDefinition<Key3, &[u8]> = TableDefinition::new("facts");
+pub(crate) const FACT_IDS: TableDefinition<&str, (&str, &str)> = TableDefinition::new("fact_ids");
 pub(crate) const REVERIFY: TableDefinition<(u64, &str), ()> =
     TableDefinition::new("reverify_queue");
 pub(crate) const ARTIFACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("artifacts");
@@ -96,7 +96,7 @@ impl MemoryStore {
         tx.open_table(EDGES).map_err(db_err)?;
         tx.open_table(EDGES_REV).map_err(db_err)?;
         tx.open_table(FACTS).map_err(db_err)?;
-        tx.open_table(FACTS_BY_SUBJECT).map_err(db_err)?;
+        tx.open_table(FACT_IDS).map_err(db_err)?;
         tx.open_table(REVERIFY).map_err(db_err)?;
         tx.open_table(ARTIFACTS).map_err(db_err)?;
         tx.open_table(ARTIFACT_CHILDREN).map_err(db_err)?;

@@ -137,8 +137,8 @@ pub(crate) struct WriteTables<'t> {
     pub(crate) kinds: MultimapTable<'t, &'static str, &'static str>,
     pub(crate) edges: Table<'t, Key3, &'static [u8]>,
     pub(crate) edges_rev: Table<'t, Key3, ()>,
-    pub(crate) facts: Table<'t, &'static str, &'static [u8]>,
-    pub(crate) by_subject: Table<'t, Key3, ()>,
+    pub(crate) facts: Table<'t, Key3, &'static [u8]>,
+    pub(crate) fact_ids: Table<'t, &'static str, (&'static str, &'static str)>,
     pub(crate) reverify: Table<'t, (u64, &'static str), ()>,
     pub(crate) artifacts: Table<'t, &'static str, &'static [u8]>,
     pub(crate) children: Table<'t, (&'static str, &'static str), ()>,
@@ -156,7 +156,7 @@ impl<'t> WriteTables<'t> {
             edges: tx.open_table(store::EDGES).map_err(db_err)?,
             edges_rev: tx.open_table(store::EDGES_REV).map_err(db_err)?,
             facts: tx.open_table(store::FACTS).map_err(db_err)?,
-            by_subject: tx.open_table(store::FACTS_BY_SUBJECT).map_err(db_err)?,
+            fact_ids: tx.open_table(store::FACT_IDS).map_err(db_err)?,
             reverify: tx.open_table(store::REVERIFY).map_err(db_err)?,
             artifacts: tx.open_table(store::ARTIFACTS).map_err(db_err)?,
             children: tx.open_table(store::ARTIFACT_CHILDREN).map_err(db_err)?,
@@ -263,7 +263,11 @@ impl<'t> WriteTables<'t> {
     }
 
     fn fact(&self, id: &str) -> Result<Option<Fact>, MemoryError> {
-        match self.facts.get(id).map_err(db_err)? {
+        let Some(key) = self.fact_ids.get(id).map_err(db_err)? else {
+            return Ok(None);
+        };
+        let (subject, predicate) = key.value();
+        match self.facts.get((subject, predicate, id)).map_err(db_err)? {
             Some(v) => decode("facts", id, v.value()).map(Some),
             None => Ok(None),
         }
@@ -283,15 +287,21 @@ impl<'t> WriteTables<'t> {
             self.reverify
                 .remove((old.last_verified_at.0, old.id.as_str()))
                 .map_err(db_err)?;
+            // Only an import can move a fact to another subject or predicate.
+            self.facts
+                .remove((
+                    old.subject.as_str(),
+                    old.predicate.as_str(),
+                    old.id.as_str(),
+                ))
+                .map_err(db_err)?;
         }
+        let (s, p) = (f.subject.as_str(), f.predicate.as_str());
         self.facts
-            .insert(f.id.as_str(), encode(f)?.as_slice())
+            .insert((s, p, f.id.as_str()), encode(f)?.as_slice())
             .map_err(db_err)?;
-        self.by_subject
-            .insert(
-                (f.subject.as_str(), f.predicate.as_str(), f.id.as_str()),
-                (),
-            )
+        self.fact_ids
+            .insert(f.id.as_str(), (s, p))
             .map_err(db_err)?;
         if f.is_open() {
             self.reverify
@@ -305,13 +315,8 @@ impl<'t> WriteTables<'t> {
         if self.fact(&new.id)?.is_some() {
             return Err(MemoryError::Conflict(format!("fact {} exists", new.id)));
         }
-        let mut open = Vec::new();
-        for id in self.fact_ids(&new.subject, &new.predicate)? {
-            let f = self.fact(&id)?.ok_or_else(|| not_found("fact", &id))?;
-            if f.is_open() {
-                open.push(f);
-            }
-        }
+        let mut open = self.facts_on(&new.subject, &new.predicate)?;
+        open.retain(Fact::is_open);
         if let Some(mut same) = open.iter().find(|f| f.object == new.object).cloned() {
             same.confidence += (1.0 - same.confidence) * VERIFY_GAIN;
             same.anchor_confidence = same.confidence;
@@ -332,21 +337,21 @@ impl<'t> WriteTables<'t> {
         Ok(())
     }
 
-    fn fact_ids(&self, subject: &str, predicate: &str) -> Result<Vec<String>, MemoryError> {
-        let mut ids = Vec::new();
+    fn facts_on(&self, subject: &str, predicate: &str) -> Result<Vec<Fact>, MemoryError> {
+        let mut out = Vec::new();
         for item in self
-            .by_subject
+            .facts
             .range((subject, predicate, "")..)
             .map_err(db_err)?
         {
-            let (k, _) = item.map_err(db_err)?;
+            let (k, v) = item.map_err(db_err)?;
             let (s, p, id) = k.value();
             if s != subject || p != predicate {
                 break;
             }
-            ids.push(id.to_string());
+            out.push(decode("facts", id, v.value())?);
         }
-        Ok(ids)
+        Ok(out)
     }
 
     fn decay(&mut self, now: Time, half_life_ms: u64) -> Result<usize, MemoryError> {
