@@ -263,5 +263,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "| goal: context_for p99 < 2 ms | {} |",
         if goal { "met" } else { "NOT met" }
     );
+    // The machine may be shared: the load average says how far to trust the tail.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!(
+            "| load average (1, 5, 15 min), {cores} cores | {} |",
+            load.join(", ")
+        );
+    }
     Ok(())
 }
