@@ -373,66 +373,6 @@ impl<'t> WriteTables<'t> {
         }
         Ok(changed)
     }
-
-    pub(crate) fn put_artifact(&mut self, a: &Artifact) -> Result<(), MemoryError> {
-        if self.artifacts.get(a.id.as_str()).map_err(db_err)?.is_some() {
-            return Ok(());
-        }
-        if let Some(parent) = &a.parent {
-            if self
-                .artifacts
-                .get(parent.as_str())
-                .map_err(db_err)?
-                .is_none()
-            {
-                return Err(not_found("artifact", parent));
-            }
-            self.children
-                .insert((parent.as_str(), a.id.as_str()), ())
-                .map_err(db_err)?;
-        }
-        self.artifacts
-            .insert(a.id.as_str(), encode(a)?.as_slice())
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    fn move_champion(&mut self, mut p: Promotion) -> Result<u64, MemoryError> {
-        let current = self
-            .champions
-            .get(p.slot.as_str())
-            .map_err(db_err)?
-            .map(|v| v.value().to_string());
-        if current != p.from {
-            return Err(MemoryError::Conflict(format!(
-                "slot {}: champion is {current:?}, not {:?}",
-                p.slot, p.from
-            )));
-        }
-        let to: Artifact = match self.artifacts.get(p.to.as_str()).map_err(db_err)? {
-            Some(v) => decode("artifacts", &p.to, v.value())?,
-            None => return Err(not_found("artifact", &p.to)),
-        };
-        if to.slot != p.slot {
-            return Err(MemoryError::Conflict(format!(
-                "artifact {} belongs to slot {}, not {}",
-                p.to, to.slot, p.slot
-            )));
-        }
-        let last = self
-            .promotions
-            .last()
-            .map_err(db_err)?
-            .map(|(k, _)| k.value());
-        p.seq = last.map_or(1, |n| n + 1);
-        self.promotions
-            .insert(p.seq, encode(&p)?.as_slice())
-            .map_err(db_err)?;
-        self.champions
-            .insert(p.slot.as_str(), p.to.as_str())
-            .map_err(db_err)?;
-        Ok(p.seq)
-    }
 }
 
 fn close(f: &mut Fact, valid_to: Time, expired_at: Time, reason: String) {
@@ -441,7 +381,7 @@ fn close(f: &mut Fact, valid_to: Time, expired_at: Time, reason: String) {
     f.closed_reason = Some(reason);
 }
 
-fn not_found(what: &'static str, id: &str) -> MemoryError {
+pub(crate) fn not_found(what: &'static str, id: &str) -> MemoryError {
     MemoryError::NotFound {
         what,
         id: id.to_string(),
