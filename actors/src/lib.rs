@@ -5,6 +5,7 @@
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
 pub mod agent;
 pub mod net;
+pub mod memory;
 pub mod org;
 pub use protocol::outcome;
 pub mod bundle;
