@@ -33,6 +33,14 @@ enum Command {
     /// Run a throwaway local cluster (a coordinator and two nodes in this process over real
     /// QUIC), print its status and exit.
     Cluster(cli::cluster::ClusterArgs),
+    /// The whole loop on the built-in example org, in one process; prints where the bundle is.
+    Demo(cli::demo::DemoArgs),
+    /// Submit an outcome to a running coordinator and follow it to the end.
+    Ship(cli::runs::ShipArgs),
+    /// List runs, or show one.
+    Runs(cli::runs::RunsArgs),
+    /// Print the plan for an outcome against an org, without running it.
+    Plan(cli::runs::PlanArgs),
     /// The example org and the deterministic agent.
     #[command(flatten)]
     Org(cli::org::OrgCommand),
@@ -49,5 +57,9 @@ fn main() -> anyhow::Result<()> {
         Command::Status(args) => cli::cluster::block_on(cli::cluster::status(args)),
         Command::Cluster(args) => cli::cluster::block_on(cli::cluster::cluster(args)),
         Command::Org(cmd) => cli::org::run(cmd),
+        Command::Demo(args) => cli::cluster::block_on(cli::demo::demo(args)),
+        Command::Ship(args) => cli::cluster::block_on(cli::runs::ship(args)),
+        Command::Runs(args) => cli::cluster::block_on(cli::runs::runs(args)),
+        Command::Plan(args) => cli::runs::plan(args),
     }
 }

@@ -6,6 +6,9 @@ use crate::service::{CoordinatorActor, CoordinatorArgs, CoordinatorMsg, TARGET};
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Registry, RegistryHandler};
 use ractor::{Actor, ActorRef};
+use crate::runs::RunConfig;
+use crate::runs::RunService;
+use crate::runs::rpc::{RunsActor, RunsMsg};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -35,6 +38,8 @@ pub struct CoordinatorConfig {
     pub state_dir: Option<PathBuf>,
     /// Failure detection timing.
     pub membership: MembershipConfig,
+    /// The run service, when this coordinator runs outcomes (its org's repos are sharded too).
+    pub runs: Option<RunConfig>,
 }
 
 impl CoordinatorConfig {
@@ -47,6 +52,7 @@ impl CoordinatorConfig {
             repos: Vec::new(),
             state_dir: None,
             membership: MembershipConfig::default(),
+            runs: None,
         }
     }
 }
@@ -55,14 +61,25 @@ impl CoordinatorConfig {
 pub struct Coordinator {
     endpoint: Endpoint,
     actor: ActorRef<CoordinatorMsg>,
+    runs: Option<RunService>,
+    runs_actor: Option<ActorRef<RunsMsg>>,
 }
 
 impl Coordinator {
     /// Load the certificate, start the actor and serve.
     pub async fn start(config: CoordinatorConfig) -> Result<Coordinator, CoordinatorError> {
         let identity = Identity::load(&config.certs, &config.name)?;
+        let mut repos = config.repos;
+        if let Some(runs) = &config.runs {
+            for r in &runs.org.repos {
+                let name = RepoName::new(r.name.clone());
+                if !repos.contains(&name) {
+                    repos.push(name);
+                }
+            }
+        }
         let args = CoordinatorArgs {
-            repos: config.repos,
+            repos,
             membership: config.membership,
             state_dir: config.state_dir,
         };
@@ -74,7 +91,7 @@ impl Coordinator {
         let endpoint = match Endpoint::bind(
             EndpointConfig::bind(config.listen),
             identity,
-            RegistryHandler(registry),
+            RegistryHandler(registry.clone()),
         ) {
             Ok(endpoint) => endpoint,
             Err(e) => {
@@ -82,12 +99,29 @@ impl Coordinator {
                 return Err(e.into());
             }
         };
-        Ok(Coordinator { endpoint, actor })
+        let mut coordinator = Coordinator { endpoint, actor, runs: None, runs_actor: None };
+        if let Some(cfg) = config.runs {
+            let service = RunService::start(cfg, coordinator.endpoint.clone(), coordinator.actor.clone())
+                .await
+                .map_err(|e| CoordinatorError::Spawn(format!("run service: {e}")))?;
+            let (runs_actor, _) = Actor::spawn(None, RunsActor, service.clone())
+                .await
+                .map_err(|e| CoordinatorError::Spawn(e.to_string()))?;
+            registry.register(protocol::targets::RUNS, runs_actor.clone());
+            coordinator.runs = Some(service);
+            coordinator.runs_actor = Some(runs_actor);
+        }
+        Ok(coordinator)
     }
 
     /// The address it serves on.
     pub fn local_addr(&self) -> Result<SocketAddr, CoordinatorError> {
         Ok(self.endpoint.local_addr()?)
+    }
+
+    /// The run service, if this coordinator runs outcomes.
+    pub fn runs(&self) -> Option<&RunService> {
+        self.runs.as_ref()
     }
 
     /// Its endpoint, to make calls from the same process.
@@ -100,5 +134,8 @@ impl Drop for Coordinator {
     fn drop(&mut self) {
         self.endpoint.close();
         self.actor.stop(None);
+        if let Some(a) = &self.runs_actor {
+            a.stop(None);
+        }
     }
 }

@@ -28,6 +28,12 @@ pub struct CoordinatorArgs {
     /// Directory for state that must survive a restart (shard epochs).
     #[arg(long)]
     state: Option<PathBuf>,
+    /// The org catalog (org.toml); with it the coordinator runs outcomes on the org's repos.
+    #[arg(long)]
+    org: Option<PathBuf>,
+    /// Agent for every task: `sim`, `claude-code`, `codex`, `aider`, `custom:<argv>`.
+    #[arg(long, default_value = "sim")]
+    agent: String,
 }
 
 /// Arguments of `factory node`.
@@ -48,6 +54,9 @@ pub struct NodeArgs {
     /// UDP address to serve on.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// Where repo caches and sandboxes live.
+    #[arg(long, default_value = "factory-work")]
+    work: PathBuf,
 }
 
 /// Arguments of `factory status`.
@@ -101,7 +110,20 @@ pub async fn coordinator(args: CoordinatorArgs) -> Result<()> {
     let mut config = CoordinatorConfig::new(args.listen, args.certs);
     config.name = args.name;
     config.repos = args.repos.into_iter().map(RepoName::new).collect();
-    config.state_dir = args.state;
+    config.state_dir = args.state.clone();
+    if let Some(org) = &args.org {
+        let org = actors::org::load_org(org)?;
+        let state = args.state.clone().unwrap_or_else(|| PathBuf::from("factory-state"));
+        config.runs = Some(coordinator::runs::RunConfig {
+            org,
+            state_dir: std::path::absolute(state)?,
+            agent: args.agent.clone(),
+            skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
+            budget: protocol::run::RunBudget::default(),
+            verify_timeout: Duration::from_secs(600),
+            placement_timeout: Duration::from_secs(30),
+        });
+    }
     let coordinator = Coordinator::start(config)
         .await
         .context("starting the coordinator")?;
@@ -117,6 +139,8 @@ pub async fn node(args: NodeArgs) -> Result<()> {
     let mut config = NodeConfig::new(args.name.clone(), args.join, args.certs);
     config.capacity = args.capacity;
     config.listen = args.listen;
+    config.work_dir = std::path::absolute(&args.work)?;
+    config.sim_argv = vec![std::env::current_exe()?.display().to_string(), "sim-agent".into()];
     let node = Node::start(config)
         .await
         .with_context(|| format!("node {} could not join", args.name))?;
@@ -181,7 +205,8 @@ pub async fn cluster(args: ClusterArgs) -> Result<()> {
 }
 
 /// An endpoint for making calls only.
-fn client(certs: &Path, name: &str) -> Result<Endpoint> {
+/// A client endpoint with the certificate `name` from `certs`.
+pub fn client(certs: &Path, name: &str) -> Result<Endpoint> {
     let identity = Identity::load(certs, name)
         .with_context(|| format!("loading the certificate of {name}"))?;
     Ok(Endpoint::bind(

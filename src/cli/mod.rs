@@ -3,7 +3,9 @@
 pub mod bench;
 pub mod certs;
 pub mod cluster;
+pub mod demo;
 pub mod org;
+pub mod runs;
 
 use std::io::IsTerminal;
 

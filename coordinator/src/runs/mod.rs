@@ -8,6 +8,7 @@
 pub mod bundle;
 pub mod machine;
 pub mod record;
+pub mod rpc;
 pub mod service;
 mod steps;
 pub mod store;
