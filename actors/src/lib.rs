@@ -4,15 +4,15 @@
 //! memory and learning, networking between nodes and the supervision of actors.
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
 pub mod agent;
-pub mod net;
 pub mod memory;
+pub mod net;
 pub mod org;
 pub use protocol::outcome;
 pub mod bundle;
+pub mod contracts;
 pub mod example;
+pub mod plan;
 pub mod remote;
 pub mod simagent;
 pub mod supervise;
 pub mod verify;
-pub mod contracts;
-pub mod plan;

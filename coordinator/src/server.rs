@@ -2,13 +2,13 @@
 
 use crate::ids::RepoName;
 use crate::membership::MembershipConfig;
+use crate::runs::RunConfig;
+use crate::runs::RunService;
+use crate::runs::rpc::{RunsActor, RunsMsg};
 use crate::service::{CoordinatorActor, CoordinatorArgs, CoordinatorMsg, TARGET};
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Registry, RegistryHandler};
 use ractor::{Actor, ActorRef};
-use crate::runs::RunConfig;
-use crate::runs::RunService;
-use crate::runs::rpc::{RunsActor, RunsMsg};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -99,11 +99,17 @@ impl Coordinator {
                 return Err(e.into());
             }
         };
-        let mut coordinator = Coordinator { endpoint, actor, runs: None, runs_actor: None };
+        let mut coordinator = Coordinator {
+            endpoint,
+            actor,
+            runs: None,
+            runs_actor: None,
+        };
         if let Some(cfg) = config.runs {
-            let service = RunService::start(cfg, coordinator.endpoint.clone(), coordinator.actor.clone())
-                .await
-                .map_err(|e| CoordinatorError::Spawn(format!("run service: {e}")))?;
+            let service =
+                RunService::start(cfg, coordinator.endpoint.clone(), coordinator.actor.clone())
+                    .await
+                    .map_err(|e| CoordinatorError::Spawn(format!("run service: {e}")))?;
             let (runs_actor, _) = Actor::spawn(None, RunsActor, service.clone())
                 .await
                 .map_err(|e| CoordinatorError::Spawn(e.to_string()))?;

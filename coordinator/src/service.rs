@@ -188,19 +188,38 @@ impl CoordinatorState {
     fn placement(&self, repo: &RepoName) -> Option<Placement> {
         let shard = self.membership.shard_map().shard(repo)?;
         let node = shard.owner?;
-        let member = self.membership.member(&node).filter(|m| m.state == NodeState::Up)?;
-        Some(Placement { addr: member.registration.addr.clone(), node, epoch: shard.epoch })
+        let member = self
+            .membership
+            .member(&node)
+            .filter(|m| m.state == NodeState::Up)?;
+        Some(Placement {
+            addr: member.registration.addr.clone(),
+            node,
+            epoch: shard.epoch,
+        })
     }
 
     fn ranked(&self, repo: &RepoName) -> Vec<Placement> {
-        let epoch = self.membership.shard_map().shard(repo).map(|s| s.epoch).unwrap_or(Epoch(0));
+        let epoch = self
+            .membership
+            .shard_map()
+            .shard(repo)
+            .map(|s| s.epoch)
+            .unwrap_or(Epoch(0));
         self.membership
             .shard_map()
             .ranked(repo)
             .into_iter()
             .filter_map(|node| {
-                let m = self.membership.member(&node).filter(|m| m.state == NodeState::Up)?;
-                Some(Placement { addr: m.registration.addr.clone(), node, epoch })
+                let m = self
+                    .membership
+                    .member(&node)
+                    .filter(|m| m.state == NodeState::Up)?;
+                Some(Placement {
+                    addr: m.registration.addr.clone(),
+                    node,
+                    epoch,
+                })
             })
             .collect()
     }
@@ -299,7 +318,11 @@ impl Actor for CoordinatorActor {
                 let _ = reply.send(state.placement(&repo));
             }
             CoordinatorMsg::Fence(repo, epoch, node, reply) => {
-                let verdict = state.membership.shard_map().fence(&repo, epoch, &node).map_err(|e| e.to_string());
+                let verdict = state
+                    .membership
+                    .shard_map()
+                    .fence(&repo, epoch, &node)
+                    .map_err(|e| e.to_string());
                 let _ = reply.send(verdict);
             }
             CoordinatorMsg::Ranked(repo, reply) => {

@@ -24,8 +24,19 @@ pub(crate) fn flows(checkouts: &[Checkout]) -> Vec<FlowRef<'_>> {
     for w in checkouts {
         for p in &w.manifest.provides {
             for r in checkouts {
-                for c in r.manifest.consumes.iter().filter(|c| c.contract == p.contract) {
-                    out.push(FlowRef { contract: &p.contract, writer: w, reader: r, schema: &p.schema, reads: &c.reads });
+                for c in r
+                    .manifest
+                    .consumes
+                    .iter()
+                    .filter(|c| c.contract == p.contract)
+                {
+                    out.push(FlowRef {
+                        contract: &p.contract,
+                        writer: w,
+                        reader: r,
+                        schema: &p.schema,
+                        reads: &c.reads,
+                    });
                 }
             }
         }
@@ -34,7 +45,11 @@ pub(crate) fn flows(checkouts: &[Checkout]) -> Vec<FlowRef<'_>> {
 }
 
 /// The static check: each provider's declared schema against what each consumer reads.
-pub(crate) fn static_checks(checkouts: &[Checkout], changes: &[ChangeSpec], changed: &[&str]) -> Vec<RunFinding> {
+pub(crate) fn static_checks(
+    checkouts: &[Checkout],
+    changes: &[ChangeSpec],
+    changed: &[&str],
+) -> Vec<RunFinding> {
     let mut out = Vec::new();
     for f in flows(checkouts) {
         let (writer, reader) = (f.writer.repo.name.as_str(), f.reader.repo.name.as_str());
@@ -42,7 +57,13 @@ pub(crate) fn static_checks(checkouts: &[Checkout], changes: &[ChangeSpec], chan
             Ok(s) => s,
             Err(e) => {
                 let msg = format!("{writer}'s schema of {} does not parse: {e}", f.contract);
-                out.push(finding(0, "static", "SCHEMA/unparseable", &msg, Some(writer.to_string())));
+                out.push(finding(
+                    0,
+                    "static",
+                    "SCHEMA/unparseable",
+                    &msg,
+                    Some(writer.to_string()),
+                ));
                 continue;
             }
         };
@@ -50,7 +71,13 @@ pub(crate) fn static_checks(checkouts: &[Checkout], changes: &[ChangeSpec], chan
             Ok(r) => r,
             Err(e) => {
                 let msg = format!("{reader}'s reads of {} do not parse: {e}", f.contract);
-                out.push(finding(0, "static", "SCHEMA/bad-reads", &msg, Some(reader.to_string())));
+                out.push(finding(
+                    0,
+                    "static",
+                    "SCHEMA/bad-reads",
+                    &msg,
+                    Some(reader.to_string()),
+                ));
                 continue;
             }
         };
@@ -72,8 +99,13 @@ pub(crate) fn payload_checks(
     changed: &[&str],
 ) -> Vec<RunFinding> {
     let mut out = Vec::new();
-    for f in flows(checkouts).into_iter().filter(|f| f.contract == contract && f.writer.repo.name == writer) {
-        let Ok(reads) = Expectation::parse(f.reads) else { continue };
+    for f in flows(checkouts)
+        .into_iter()
+        .filter(|f| f.contract == contract && f.writer.repo.name == writer)
+    {
+        let Ok(reads) = Expectation::parse(f.reads) else {
+            continue;
+        };
         let ctx = Ctx::flow(contract, writer, &f.reader.repo.name);
         for found in contracts::check_payload(&reads, payload, &ctx) {
             out.push(to_run_finding(found, "dynamic", changes, changed));
@@ -87,30 +119,54 @@ pub(crate) fn payload_checks(
 /// The outcome's change spec says which spelling is intended: the side that differs from it is
 /// fixed. Without a spec, the side that changed in this run is. A flow neither side of which
 /// changed in this run only warns: it was broken before, and no task of this run can fix it.
-pub(crate) fn to_run_finding(f: Finding, caught_by: &str, changes: &[ChangeSpec], changed: &[&str]) -> RunFinding {
+pub(crate) fn to_run_finding(
+    f: Finding,
+    caught_by: &str,
+    changes: &[ChangeSpec],
+    changed: &[&str],
+) -> RunFinding {
     let writer = f.writer.repo.clone();
     let reader = f.reader.as_ref().map(|r| r.repo.clone());
     let intended = intended_name(changes, &f.writer.contract);
     let leaf = |p: &str| p.rsplit(['.', ']']).next().unwrap_or(p).to_string();
     let writer_ok = intended.iter().any(|n| *n == leaf(&f.writer.path));
-    let reader_ok = f.reader.as_ref().map(|r| intended.iter().any(|n| *n == leaf(&r.path)));
+    let reader_ok = f
+        .reader
+        .as_ref()
+        .map(|r| intended.iter().any(|n| *n == leaf(&r.path)));
     let fix_repo = match (writer_ok, reader_ok) {
         (false, Some(true)) => Some(writer.clone()),
         (true, Some(false)) => reader.clone(),
-        _ if changed.contains(&writer.as_str()) && reader.as_deref().is_none_or(|r| !changed.contains(&r)) => Some(writer.clone()),
-        _ => reader.clone().filter(|r| changed.contains(&r.as_str())).or_else(|| changed.contains(&writer.as_str()).then(|| writer.clone())),
+        _ if changed.contains(&writer.as_str())
+            && reader.as_deref().is_none_or(|r| !changed.contains(&r)) =>
+        {
+            Some(writer.clone())
+        }
+        _ => reader
+            .clone()
+            .filter(|r| changed.contains(&r.as_str()))
+            .or_else(|| changed.contains(&writer.as_str()).then(|| writer.clone())),
     };
-    let touched = changed.contains(&writer.as_str()) || reader.as_deref().is_some_and(|r| changed.contains(&r));
+    let touched = changed.contains(&writer.as_str())
+        || reader.as_deref().is_some_and(|r| changed.contains(&r));
     let severity = match f.severity {
         Severity::Error if touched => "error",
         Severity::Error | Severity::Warning => "warning",
         Severity::Info => "info",
     };
-    let fix = fix_repo.as_ref().and_then(|repo| f.fixes.iter().find(|x| &x.repo == repo)).map(|x| x.suggestion.clone());
+    let fix = fix_repo
+        .as_ref()
+        .and_then(|repo| f.fixes.iter().find(|x| &x.repo == repo))
+        .map(|x| x.suggestion.clone());
     RunFinding {
         round: 0,
         caught_by: caught_by.into(),
         severity: severity.into(),
-        note: FindingNote { rule: f.rule.id(), message: f.message, fix_repo, fix },
+        note: FindingNote {
+            rule: f.rule.id(),
+            message: f.message,
+            fix_repo,
+            fix,
+        },
     }
 }

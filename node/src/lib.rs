@@ -236,8 +236,18 @@ async fn supervise_node_actors(
     let args = SupervisorArgs {
         children: vec![
             ChildSpec::actor(NODE_TARGET, NodeActor, shards, on_start),
-            ChildSpec::actor(REPO_AGENT_TARGET, WorkerActor(Role::RepoAgent), work.clone(), worker_start(REPO_AGENT_TARGET)),
-            ChildSpec::actor(VERIFIER_TARGET, WorkerActor(Role::Verifier), work, worker_start(VERIFIER_TARGET)),
+            ChildSpec::actor(
+                REPO_AGENT_TARGET,
+                WorkerActor(Role::RepoAgent),
+                work.clone(),
+                worker_start(REPO_AGENT_TARGET),
+            ),
+            ChildSpec::actor(
+                VERIFIER_TARGET,
+                WorkerActor(Role::Verifier),
+                work,
+                worker_start(VERIFIER_TARGET),
+            ),
         ],
         policy: RestartPolicy::default(),
         events: None,

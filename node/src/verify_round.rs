@@ -36,22 +36,64 @@ pub(crate) struct Checkout {
 
 /// Run one round; never fails as a call: a round that cannot run is reported as an error finding.
 pub async fn verify_round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
-    let dir = cfg.work_dir.join("verify").join(&req.run_id).join(format!("round-{}", req.round));
+    let dir = cfg
+        .work_dir
+        .join("verify")
+        .join(&req.run_id)
+        .join(format!("round-{}", req.round));
     let mut artifacts = Vec::new();
     let mut findings = Vec::new();
     let mut report = json!({ "round": req.round, "node": cfg.node });
     let checkouts = match checkout_all(&dir, &req.repos).await {
         Ok(c) => c,
         Err(e) => {
-            findings.push(finding(req.round, "infra", "VERIFY/checkout-failed", &e.to_string(), None));
-            return VerifyDone { report, findings, artifacts };
+            findings.push(finding(
+                req.round,
+                "infra",
+                "VERIFY/checkout-failed",
+                &e.to_string(),
+                None,
+            ));
+            return VerifyDone {
+                report,
+                findings,
+                artifacts,
+            };
         }
     };
-    report["repos"] = json!(checkouts
+    report["repos"] = json!(
+        checkouts
+            .iter()
+            .map(|c| json!({"name": c.repo.name, "branch": c.repo.branch, "head": c.head}))
+            .collect::<Vec<_>>()
+    );
+    let changed: Vec<&str> = checkouts
         .iter()
-        .map(|c| json!({"name": c.repo.name, "branch": c.repo.branch, "head": c.head}))
-        .collect::<Vec<_>>());
-    let changed: Vec<&str> = checkouts.iter().filter(|c| c.repo.branch.is_some()).map(|c| c.repo.name.as_str()).collect();
+        .filter(|c| c.repo.branch.is_some())
+        .map(|c| c.repo.name.as_str())
+        .collect();
+    let setup = setup_all(cfg, &dir, &checkouts, req.round, &mut artifacts).await;
+    report["setup"] = json!(
+        setup
+            .iter()
+            .map(|(repo, ok)| json!({"repo": repo, "passed": ok}))
+            .collect::<Vec<_>>()
+    );
+    for (repo, ok) in &setup {
+        if !ok {
+            let msg = format!(
+                "setup of {repo} failed in a fresh checkout; see round-{}/setup/{repo}.log",
+                req.round
+            );
+            findings.push(finding(
+                req.round,
+                "dynamic",
+                "SANDBOX/setup-failed",
+                &msg,
+                Some(repo.clone()),
+            ));
+        }
+    }
 
     let static_findings = crate::contract_checks::static_checks(&checkouts, &req.changes, &changed);
     report["static"] = json!({ "flows_checked": crate::contract_checks::flows(&checkouts).len(), "findings": static_findings.len() });
@@ -67,11 +109,21 @@ pub async fn verify_round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
         }
         Err(e) => {
             report["dynamic"] = json!({ "error": e.to_string() });
-            findings.push(finding(req.round, "dynamic", "SANDBOX/start-failed", &e.to_string(), sandbox_culprit(&e.to_string(), &checkouts)));
+            findings.push(finding(
+                req.round,
+                "dynamic",
+                "SANDBOX/start-failed",
+                &e.to_string(),
+                sandbox_culprit(&e.to_string(), &checkouts),
+            ));
         }
     }
     report["findings"] = json!(findings.len());
-    VerifyDone { report, findings, artifacts }
+    VerifyDone {
+        report,
+        findings,
+        artifacts,
+    }
 }
 
 async fn checkout_all(dir: &Path, repos: &[RepoRef]) -> Result<Vec<Checkout>, TaskError> {
@@ -85,12 +137,68 @@ async fn checkout_all(dir: &Path, repos: &[RepoRef]) -> Result<Vec<Checkout>, Ta
         }
         let target_s = target.display().to_string();
         args.extend([r.origin.as_str(), target_s.as_str()]);
-        git(None, &args).await.map_err(|e| TaskError::Manifest(format!("checkout of {} failed: {e}", r.name)))?;
-        let head = git(Some(&target), &["rev-parse", "HEAD"]).await.map_err(TaskError::Manifest)?;
+        git(None, &args)
+            .await
+            .map_err(|e| TaskError::Manifest(format!("checkout of {} failed: {e}", r.name)))?;
+        let head = git(Some(&target), &["rev-parse", "HEAD"])
+            .await
+            .map_err(TaskError::Manifest)?;
         let manifest = read_manifest(&target)?;
-        out.push(Checkout { repo: r.clone(), dir: target, head: head.trim().to_string(), manifest });
+        out.push(Checkout {
+            repo: r.clone(),
+            dir: target,
+            head: head.trim().to_string(),
+            manifest,
+        });
     }
     Ok(out)
+}
+
+/// Run each checkout's setup command (seed data, dependencies) before anything starts.
+async fn setup_all(
+    cfg: &WorkConfig,
+    dir: &Path,
+    checkouts: &[Checkout],
+    round: u32,
+    artifacts: &mut Vec<Blob>,
+) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for c in checkouts {
+        let Some(command) = c
+            .manifest
+            .commands
+            .setup
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+        else {
+            continue;
+        };
+        let spec = verify::CheckSpec {
+            name: c.repo.name.clone(),
+            command,
+            cwd: c.dir.clone(),
+            env: BTreeMap::new(),
+            timeout: cfg.check_timeout,
+        };
+        let log_dir = dir.join("setup");
+        let ok = match verify::run_check(&spec, &log_dir).await {
+            Ok(record) => {
+                if let Ok(bytes) = std::fs::read(&record.log_path) {
+                    artifacts.push(Blob {
+                        name: format!("round-{round}/setup/{}.log", c.repo.name),
+                        bytes,
+                    });
+                }
+                record.passed
+            }
+            Err(e) => {
+                tracing::warn!(repo = %c.repo.name, error = %e, "setup could not run");
+                false
+            }
+        };
+        out.push((c.repo.name.clone(), ok));
+    }
+    out
 }
 
 async fn git(cwd: Option<&Path>, args: &[&str]) -> Result<String, String> {
@@ -98,7 +206,12 @@ async fn git(cwd: Option<&Path>, args: &[&str]) -> Result<String, String> {
     if let Some(c) = cwd {
         cmd.current_dir(c);
     }
-    let out = cmd.args(args).env("GIT_TERMINAL_PROMPT", "0").output().await.map_err(|e| e.to_string())?;
+    let out = cmd
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .await
+        .map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -129,26 +242,60 @@ async fn dynamic(
     let mut findings = Vec::new();
     let mut captured = Vec::new();
     for c in checkouts {
-        let Some(port) = sandbox.port(&c.repo.name) else { continue };
+        let Some(port) = sandbox.port(&c.repo.name) else {
+            continue;
+        };
         for p in &c.manifest.provides {
             let payloads = match &p.medium {
-                Medium::Http { method, path } => match verify::capture_http(port, method, path).await {
-                    Ok(o) if o.status < 400 => vec![o.body],
-                    Ok(o) => {
-                        let msg = format!("{} {method} {path} answered {}: {}", c.repo.name, o.status, o.raw.chars().take(200).collect::<String>());
-                        findings.push(finding(req.round, "dynamic", "DYNAMIC/bad-status", &msg, Some(c.repo.name.clone())));
-                        continue;
+                Medium::Http { method, path } => {
+                    match verify::capture_http(port, method, path).await {
+                        Ok(o) if o.status < 400 => vec![o.body],
+                        Ok(o) => {
+                            let msg = format!(
+                                "{} {method} {path} answered {}: {}",
+                                c.repo.name,
+                                o.status,
+                                o.raw.chars().take(200).collect::<String>()
+                            );
+                            findings.push(finding(
+                                req.round,
+                                "dynamic",
+                                "DYNAMIC/bad-status",
+                                &msg,
+                                Some(c.repo.name.clone()),
+                            ));
+                            continue;
+                        }
+                        Err(e) => {
+                            findings.push(finding(
+                                req.round,
+                                "dynamic",
+                                "DYNAMIC/capture-failed",
+                                &e.to_string(),
+                                Some(c.repo.name.clone()),
+                            ));
+                            continue;
+                        }
                     }
-                    Err(e) => {
-                        findings.push(finding(req.round, "dynamic", "DYNAMIC/capture-failed", &e.to_string(), Some(c.repo.name.clone())));
-                        continue;
-                    }
-                },
+                }
                 Medium::Event { channel, trigger } => {
-                    match verify::capture_events(&sandbox, channel, trigger.as_deref(), &c.repo.name).await {
+                    match verify::capture_events(
+                        &sandbox,
+                        channel,
+                        trigger.as_deref(),
+                        &c.repo.name,
+                    )
+                    .await
+                    {
                         Ok(v) => v,
                         Err(e) => {
-                            findings.push(finding(req.round, "dynamic", "DYNAMIC/capture-failed", &e.to_string(), Some(c.repo.name.clone())));
+                            findings.push(finding(
+                                req.round,
+                                "dynamic",
+                                "DYNAMIC/capture-failed",
+                                &e.to_string(),
+                                Some(c.repo.name.clone()),
+                            ));
                             continue;
                         }
                     }
@@ -156,9 +303,22 @@ async fn dynamic(
                 Medium::Table { .. } => continue,
             };
             for (i, payload) in payloads.iter().enumerate() {
-                let name = format!("round-{}/payloads/{}-{}-{i}.json", req.round, p.contract, c.repo.name);
-                artifacts.push(Blob { name, bytes: serde_json::to_vec_pretty(payload).unwrap_or_default() });
-                let mut fs = crate::contract_checks::payload_checks(checkouts, &c.repo.name, &p.contract, payload, &req.changes, changed);
+                let name = format!(
+                    "round-{}/payloads/{}-{}-{i}.json",
+                    req.round, p.contract, c.repo.name
+                );
+                artifacts.push(Blob {
+                    name,
+                    bytes: serde_json::to_vec_pretty(payload).unwrap_or_default(),
+                });
+                let mut fs = crate::contract_checks::payload_checks(
+                    checkouts,
+                    &c.repo.name,
+                    &p.contract,
+                    payload,
+                    &req.changes,
+                    changed,
+                );
                 for f in &mut fs {
                     f.round = req.round;
                 }
@@ -169,34 +329,56 @@ async fn dynamic(
     }
     let mut shots = Vec::new();
     for c in checkouts {
-        let Some(url) = sandbox.url(&c.repo.name) else { continue };
+        let Some(url) = sandbox.url(&c.repo.name) else {
+            continue;
+        };
         for page in &c.manifest.ui_pages {
             let file = format!("{}{}.png", c.repo.name, page.replace('/', "_"));
             let out = dir.join("screenshots").join(&file);
             match verify::screenshot(&format!("{url}{page}"), &out, SCREENSHOT_TIMEOUT).await {
                 Ok(a) => {
                     if let Ok(bytes) = std::fs::read(&a.path) {
-                        artifacts.push(Blob { name: format!("round-{}/screenshots/{file}", req.round), bytes });
+                        artifacts.push(Blob {
+                            name: format!("round-{}/screenshots/{file}", req.round),
+                            bytes,
+                        });
                     }
                     shots.push(json!({"repo": c.repo.name, "page": page, "sha256": a.sha256, "file": file}));
                 }
-                Err(e) => findings.push(finding(req.round, "dynamic", "UI/screenshot-failed", &e.to_string(), None)),
+                Err(e) => findings.push(finding(
+                    req.round,
+                    "dynamic",
+                    "UI/screenshot-failed",
+                    &e.to_string(),
+                    None,
+                )),
             }
         }
     }
     collect_logs(&sandbox_dir, artifacts, req.round);
     sandbox.stop().await;
     collect_logs(&sandbox_dir, artifacts, req.round);
-    Ok((json!({"captured": captured, "screenshots": shots}), findings))
+    Ok((
+        json!({"captured": captured, "screenshots": shots}),
+        findings,
+    ))
 }
 
 /// Services to start: every repo with a start command, providers before their consumers.
 fn services(checkouts: &[Checkout]) -> Vec<ServiceSpec> {
     let providers: BTreeMap<&str, &str> = checkouts
         .iter()
-        .flat_map(|c| c.manifest.provides.iter().map(move |p| (p.contract.as_str(), c.repo.name.as_str())))
+        .flat_map(|c| {
+            c.manifest
+                .provides
+                .iter()
+                .map(move |p| (p.contract.as_str(), c.repo.name.as_str()))
+        })
         .collect();
-    let mut order: Vec<&Checkout> = checkouts.iter().filter(|c| c.manifest.commands.start.is_some()).collect();
+    let mut order: Vec<&Checkout> = checkouts
+        .iter()
+        .filter(|c| c.manifest.commands.start.is_some())
+        .collect();
     // Providers first: a repo that provides anything sorts before one that only consumes.
     order.sort_by_key(|c| (c.manifest.provides.is_empty(), c.repo.name.clone()));
     order
@@ -221,12 +403,23 @@ fn services(checkouts: &[Checkout]) -> Vec<ServiceSpec> {
 
 /// `orders.v1` -> `FACTORY_URL_ORDERS_V1`.
 pub fn url_var(contract: &str) -> String {
-    let name: String = contract.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let name: String = contract
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("FACTORY_URL_{name}")
 }
 
 fn collect_logs(sandbox_dir: &Path, artifacts: &mut Vec<Blob>, round: u32) {
-    let Ok(entries) = std::fs::read_dir(sandbox_dir) else { return };
+    let Ok(entries) = std::fs::read_dir(sandbox_dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
         if path.extension().and_then(|x| x.to_str()) == Some("log") {
@@ -241,15 +434,29 @@ fn collect_logs(sandbox_dir: &Path, artifacts: &mut Vec<Blob>, round: u32) {
 
 /// The repo a sandbox error names, if any (its service name appears in the message).
 fn sandbox_culprit(message: &str, checkouts: &[Checkout]) -> Option<String> {
-    checkouts.iter().map(|c| c.repo.name.clone()).find(|n| message.contains(n.as_str()))
+    checkouts
+        .iter()
+        .map(|c| c.repo.name.clone())
+        .find(|n| message.contains(n.as_str()))
 }
 
-pub(crate) fn finding(round: u32, caught_by: &str, rule: &str, message: &str, fix_repo: Option<String>) -> RunFinding {
+pub(crate) fn finding(
+    round: u32,
+    caught_by: &str,
+    rule: &str,
+    message: &str,
+    fix_repo: Option<String>,
+) -> RunFinding {
     RunFinding {
         round,
         caught_by: caught_by.into(),
         severity: "error".into(),
-        note: protocol::outcome::FindingNote { rule: rule.into(), message: message.into(), fix_repo, fix: None },
+        note: protocol::outcome::FindingNote {
+            rule: rule.into(),
+            message: message.into(),
+            fix_repo,
+            fix: None,
+        },
     }
 }
 

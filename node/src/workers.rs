@@ -47,32 +47,49 @@ impl Actor for WorkerActor {
     type State = Arc<WorkConfig>;
     type Arguments = Arc<WorkConfig>;
 
-    async fn pre_start(&self, _myself: ActorRef<WorkerMsg>, cfg: Arc<WorkConfig>) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<WorkerMsg>,
+        cfg: Arc<WorkConfig>,
+    ) -> Result<Self::State, ActorProcessingErr> {
         Ok(cfg)
     }
 
-    async fn handle(&self, _myself: ActorRef<WorkerMsg>, WorkerMsg(inbound): WorkerMsg, cfg: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        let Inbound { envelope, reply, .. } = *inbound;
+    async fn handle(
+        &self,
+        _myself: ActorRef<WorkerMsg>,
+        WorkerMsg(inbound): WorkerMsg,
+        cfg: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let Inbound {
+            envelope, reply, ..
+        } = *inbound;
         let cfg = cfg.clone();
         let role = self.0;
         tokio::spawn(async move {
             let kind = envelope.body.kind();
             let work = tokio::spawn(async move {
                 match (role, envelope.body) {
-                    (Role::RepoAgent, Body::RunTask { assignment }) => {
-                        Body::TaskDone { done: Box::new(run_task(&cfg, &assignment).await) }
-                    }
-                    (Role::Verifier, Body::Verify { request }) => {
-                        Body::VerifyDone { done: Box::new(verify_round(&cfg, &request).await) }
-                    }
-                    (_, other) => Body::error(ErrorCode::NotFound, format!("{role:?} does not handle {}", other.kind())),
+                    (Role::RepoAgent, Body::RunTask { assignment }) => Body::TaskDone {
+                        done: Box::new(run_task(&cfg, &assignment).await),
+                    },
+                    (Role::Verifier, Body::Verify { request }) => Body::VerifyDone {
+                        done: Box::new(verify_round(&cfg, &request).await),
+                    },
+                    (_, other) => Body::error(
+                        ErrorCode::NotFound,
+                        format!("{role:?} does not handle {}", other.kind()),
+                    ),
                 }
             });
             let body = match work.await {
                 Ok(body) => body,
                 Err(e) => {
                     tracing::error!(?role, request = kind, error = %e, "worker crashed");
-                    Body::error(ErrorCode::Internal, format!("{role:?} crashed while handling {kind}: {e}"))
+                    Body::error(
+                        ErrorCode::Internal,
+                        format!("{role:?} crashed while handling {kind}: {e}"),
+                    )
                 }
             };
             let _ = reply.send(body);

@@ -113,7 +113,10 @@ pub async fn coordinator(args: CoordinatorArgs) -> Result<()> {
     config.state_dir = args.state.clone();
     if let Some(org) = &args.org {
         let org = actors::org::load_org(org)?;
-        let state = args.state.clone().unwrap_or_else(|| PathBuf::from("factory-state"));
+        let state = args
+            .state
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("factory-state"));
         config.runs = Some(coordinator::runs::RunConfig {
             org,
             state_dir: std::path::absolute(state)?,
@@ -140,7 +143,10 @@ pub async fn node(args: NodeArgs) -> Result<()> {
     config.capacity = args.capacity;
     config.listen = args.listen;
     config.work_dir = std::path::absolute(&args.work)?;
-    config.sim_argv = vec![std::env::current_exe()?.display().to_string(), "sim-agent".into()];
+    config.sim_argv = vec![
+        std::env::current_exe()?.display().to_string(),
+        "sim-agent".into(),
+    ];
     let node = Node::start(config)
         .await
         .with_context(|| format!("node {} could not join", args.name))?;

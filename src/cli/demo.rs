@@ -50,7 +50,9 @@ pub fn demo_outcome() -> Outcome {
 pub async fn demo(args: DemoArgs) -> Result<()> {
     let dir = match args.dir {
         Some(d) => d,
-        None => PathBuf::from("factory-demo").join(format!("{}", coordinator::driver::now_unix_ms())),
+        None => {
+            PathBuf::from("factory-demo").join(format!("{}", coordinator::driver::now_unix_ms()))
+        }
     };
     if dir.exists() {
         bail!("{} already exists; pass a new --dir", dir.display());
@@ -59,9 +61,18 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     let dir = std::path::absolute(&dir)?;
     println!("demo folder: {}", dir.display());
 
-    let org_toml = generate(&dir.join("org"), &ExampleOptions { missing_seed_step: args.missing_seed_step })?;
+    let org_toml = generate(
+        &dir.join("org"),
+        &ExampleOptions {
+            missing_seed_step: args.missing_seed_step,
+        },
+    )?;
     let org = actors::org::load_org(&org_toml)?;
-    println!("example org: {} ({} repos as git origins)", org_toml.display(), org.repos.len());
+    println!(
+        "example org: {} ({} repos as git origins)",
+        org_toml.display(),
+        org.repos.len()
+    );
 
     let certs = dir.join("certs");
     net::init_ca(&certs)?;
@@ -79,7 +90,9 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         verify_timeout: Duration::from_secs(600),
         placement_timeout: Duration::from_secs(30),
     });
-    let coordinator = Coordinator::start(config).await.context("starting the coordinator")?;
+    let coordinator = Coordinator::start(config)
+        .await
+        .context("starting the coordinator")?;
     let addr = coordinator.local_addr()?;
     let exe = std::env::current_exe()?.display().to_string();
     let mut nodes = Vec::new();
@@ -87,7 +100,11 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         let mut config = NodeConfig::new(name, addr, certs.clone());
         config.work_dir = dir.join("work");
         config.sim_argv = vec![exe.clone(), "sim-agent".into()];
-        nodes.push(Node::start(config).await.with_context(|| format!("starting {name}"))?);
+        nodes.push(
+            Node::start(config)
+                .await
+                .with_context(|| format!("starting {name}"))?,
+        );
     }
     let client = super::cluster::client(&certs, "cli")?;
     wait_settled(&client, addr).await?;
@@ -105,7 +122,8 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
 async fn wait_settled(client: &actors::net::Endpoint, addr: SocketAddr) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (nodes, shards) = coordinator::client::status(client, addr, Duration::from_secs(5)).await?;
+        let (nodes, shards) =
+            coordinator::client::status(client, addr, Duration::from_secs(5)).await?;
         if nodes.iter().filter(|n| n.up).count() == 2 && shards.iter().all(|s| s.owner.is_some()) {
             return Ok(());
         }

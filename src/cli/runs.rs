@@ -36,9 +36,16 @@ impl OutcomeArgs {
         let changes = self
             .changes
             .iter()
-            .map(|c| c.parse::<ChangeSpec>().map_err(|e| anyhow!("--change {c:?}: {e}")))
+            .map(|c| {
+                c.parse::<ChangeSpec>()
+                    .map_err(|e| anyhow!("--change {c:?}: {e}"))
+            })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Outcome { title: self.title.clone(), description: self.description.clone(), changes })
+        Ok(Outcome {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            changes,
+        })
     }
 }
 
@@ -101,7 +108,13 @@ pub async fn ship(args: ShipArgs) -> Result<()> {
     if args.detach {
         return Ok(());
     }
-    let run = follow(&endpoint, args.coordinator, &run_id, Duration::from_secs(3600)).await?;
+    let run = follow(
+        &endpoint,
+        args.coordinator,
+        &run_id,
+        Duration::from_secs(3600),
+    )
+    .await?;
     finish(&run)
 }
 
@@ -119,16 +132,35 @@ pub async fn runs(args: RunsArgs) -> Result<()> {
             }
         }
         None => {
-            let runs = match endpoint.call(args.coordinator, targets::RUNS, Body::ListRuns, CALL_TIMEOUT).await? {
+            let runs = match endpoint
+                .call(
+                    args.coordinator,
+                    targets::RUNS,
+                    Body::ListRuns,
+                    CALL_TIMEOUT,
+                )
+                .await?
+            {
                 Body::Runs { runs } => runs,
                 other => bail!("unexpected reply {}", other.kind()),
             };
             if args.json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&runs)?)?;
             } else {
-                writeln!(out, "{:<38} {:<10} {:>9}  TITLE", "RUN", "STATUS", "COST USD")?;
+                writeln!(
+                    out,
+                    "{:<38} {:<10} {:>9}  TITLE",
+                    "RUN", "STATUS", "COST USD"
+                )?;
                 for r in runs {
-                    writeln!(out, "{:<38} {:<10} {:>9.4}  {}", r.id, status(r.status), r.cost_usd, r.outcome.title)?;
+                    writeln!(
+                        out,
+                        "{:<38} {:<10} {:>9.4}  {}",
+                        r.id,
+                        status(r.status),
+                        r.cost_usd,
+                        r.outcome.title
+                    )?;
                 }
             }
         }
@@ -151,21 +183,40 @@ pub fn plan(args: PlanArgs) -> Result<()> {
 
 /// Submit over QUIC; the run is stored before the id comes back.
 pub async fn submit(endpoint: &Endpoint, addr: SocketAddr, outcome: Outcome) -> Result<String> {
-    match endpoint.call(addr, targets::RUNS, Body::Submit { outcome }, CALL_TIMEOUT).await.context("submitting")? {
+    match endpoint
+        .call(addr, targets::RUNS, Body::Submit { outcome }, CALL_TIMEOUT)
+        .await
+        .context("submitting")?
+    {
         Body::Submitted { run_id } => Ok(run_id),
         other => bail!("unexpected reply {}", other.kind()),
     }
 }
 
 async fn get(endpoint: &Endpoint, addr: SocketAddr, id: &str) -> Result<RunRecord> {
-    match endpoint.call(addr, targets::RUNS, Body::GetRun { run_id: id.to_string() }, CALL_TIMEOUT).await? {
+    match endpoint
+        .call(
+            addr,
+            targets::RUNS,
+            Body::GetRun {
+                run_id: id.to_string(),
+            },
+            CALL_TIMEOUT,
+        )
+        .await?
+    {
         Body::Run { run } => Ok(*run),
         other => bail!("unexpected reply {}", other.kind()),
     }
 }
 
 /// Poll a run, printing each new event, until it is final and bundled.
-pub async fn follow(endpoint: &Endpoint, addr: SocketAddr, id: &str, limit: Duration) -> Result<RunRecord> {
+pub async fn follow(
+    endpoint: &Endpoint,
+    addr: SocketAddr,
+    id: &str,
+    limit: Duration,
+) -> Result<RunRecord> {
     let deadline = Instant::now() + limit;
     let mut seen = 0;
     let started = Instant::now();
@@ -173,7 +224,13 @@ pub async fn follow(endpoint: &Endpoint, addr: SocketAddr, id: &str, limit: Dura
         let run = get(endpoint, addr, id).await?;
         let mut out = std::io::stdout().lock();
         for e in run.events.iter().skip(seen) {
-            writeln!(out, "[{:>6.1}s] {:<16} {}", started.elapsed().as_secs_f64(), e.kind, e.message)?;
+            writeln!(
+                out,
+                "[{:>6.1}s] {:<16} {}",
+                started.elapsed().as_secs_f64(),
+                e.kind,
+                e.message
+            )?;
         }
         out.flush()?;
         seen = run.events.len();
@@ -181,7 +238,10 @@ pub async fn follow(endpoint: &Endpoint, addr: SocketAddr, id: &str, limit: Dura
             return Ok(run);
         }
         if Instant::now() > deadline {
-            bail!("run {id} did not finish within {limit:?}; it is {:?}", run.status);
+            bail!(
+                "run {id} did not finish within {limit:?}; it is {:?}",
+                run.status
+            );
         }
         tokio::time::sleep(POLL_EVERY).await;
     }
@@ -200,12 +260,24 @@ pub fn finish(run: &RunRecord) -> Result<()> {
     }
     match run.status {
         RunStatus::Delivered => Ok(()),
-        _ => bail!("run {} {}: {}", run.id, status(run.status), run.error.clone().unwrap_or_default()),
+        _ => bail!(
+            "run {} {}: {}",
+            run.id,
+            status(run.status),
+            run.error.clone().unwrap_or_default()
+        ),
     }
 }
 
 fn show(out: &mut impl Write, run: &RunRecord) -> Result<()> {
-    writeln!(out, "run {}  {}  cost {:.4} USD  verification rounds {}", run.id, status(run.status), run.cost_usd, run.verify_rounds)?;
+    writeln!(
+        out,
+        "run {}  {}  cost {:.4} USD  verification rounds {}",
+        run.id,
+        status(run.status),
+        run.cost_usd,
+        run.verify_rounds
+    )?;
     writeln!(out, "  {}", run.outcome.title)?;
     for t in &run.tasks {
         let state = match &t.state {
@@ -213,10 +285,27 @@ fn show(out: &mut impl Write, run: &RunRecord) -> Result<()> {
             other => format!("{other:?}").to_lowercase(),
         };
         let node = t.results.last().map(|r| r.node.as_str()).unwrap_or("-");
-        writeln!(out, "  task {:<22} on {:<8} attempts {}  {}", t.id, node, t.attempts, state)?;
+        writeln!(
+            out,
+            "  task {:<22} on {:<8} attempts {}  {}",
+            t.id, node, t.attempts, state
+        )?;
     }
     for f in &run.findings {
-        writeln!(out, "  finding [{}] {} {} (round {}, {}): {}", f.severity, f.note.rule, f.note.fix_repo.as_deref().map(|r| format!("-> {r}")).unwrap_or_default(), f.round, f.caught_by, f.note.message)?;
+        writeln!(
+            out,
+            "  finding [{}] {} {} (round {}, {}): {}",
+            f.severity,
+            f.note.rule,
+            f.note
+                .fix_repo
+                .as_deref()
+                .map(|r| format!("-> {r}"))
+                .unwrap_or_default(),
+            f.round,
+            f.caught_by,
+            f.note.message
+        )?;
     }
     if let Some(e) = &run.error {
         writeln!(out, "  error: {e}")?;

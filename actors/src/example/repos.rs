@@ -73,7 +73,7 @@ contract = "order-events.v1"
 kind = "event"
 schema = "contracts/order-created.v1.json"
 channel = "orders"
-trigger = "POST /orders"
+trigger = 'POST /orders {{"customer": "Ada Lovelace", "total": 42.5, "items": [{{"sku": "BOOK-1", "qty": 1}}]}}'
 "#
     );
     let orders = json!({

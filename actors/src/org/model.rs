@@ -73,7 +73,7 @@ pub enum UnitKind {
 /// kind = "event"
 /// schema = "contracts/order-created.v1.json"
 /// channel = "orders"
-/// trigger = "POST /orders"             # request that makes the provider emit one event
+/// trigger = 'POST /orders {"customer": "Ada"}' # request (and JSON body) that emits one event
 ///
 /// [[consumes]]
 /// contract = "orders.v1"
@@ -128,7 +128,7 @@ pub enum Medium {
     Event {
         /// Channel name; in the sandbox, events land in `$FACTORY_EVENTS_DIR/<channel>.jsonl`.
         channel: String,
-        /// Request (`METHOD /path`) that makes the provider emit an event, if any.
+        /// Request (`METHOD /path [JSON body]`) that makes the provider emit an event, if any.
         trigger: Option<String>,
     },
     /// A database table; the provider writes rows.

@@ -80,15 +80,9 @@ pub async fn capture_events_within(
     };
     if let Some(trigger) = trigger {
         let port = sandbox.require_port(provider)?;
-        let (method, target) = parse_trigger(trigger)?;
-        let resp = request(
-            port,
-            method,
-            target,
-            Some(&Value::Object(Default::default())),
-            HTTP_TIMEOUT,
-        )
-        .await?;
+        let (method, target, body) = parse_trigger(trigger)?;
+        let body = body.unwrap_or_else(|| Value::Object(Default::default()));
+        let resp = request(port, method, target, Some(&body), HTTP_TIMEOUT).await?;
         if !(200..300).contains(&resp.status) {
             return Err(VerifyError::Http {
                 context: format!("trigger {trigger} on {provider}"),
@@ -130,13 +124,20 @@ pub async fn capture_events_within(
     }
 }
 
-/// Splits `"POST /orders"` into method and path.
-fn parse_trigger(trigger: &str) -> Result<(&str, &str), VerifyError> {
-    let mut parts = trigger.split_whitespace();
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(m), Some(p), None) if p.starts_with('/') => Ok((m, p)),
-        _ => Err(VerifyError::BadTrigger(trigger.to_string())),
+/// Splits `"POST /orders"` or `"POST /orders {json body}"` into method, path and body.
+fn parse_trigger(trigger: &str) -> Result<(&str, &str, Option<Value>), VerifyError> {
+    let bad = || VerifyError::BadTrigger(trigger.to_string());
+    let trimmed = trigger.trim();
+    let (method, rest) = trimmed.split_once(char::is_whitespace).ok_or_else(bad)?;
+    let rest = rest.trim_start();
+    let (path, body) = match rest.split_once(char::is_whitespace) {
+        Some((p, b)) => (p, Some(serde_json::from_str(b.trim()).map_err(|_| bad())?)),
+        None => (rest, None),
+    };
+    if !path.starts_with('/') {
+        return Err(bad());
     }
+    Ok((method, path, body))
 }
 
 /// The lines of the file that end in a newline; a line still being written is not counted.
@@ -161,11 +162,20 @@ mod tests {
 
     #[test]
     fn triggers() {
-        let check = |t: &str, want: Option<(&str, &str)>| {
+        let check = |t: &str, want: Option<(&str, &str, Option<Value>)>| {
             assert_eq!(parse_trigger(t).ok(), want, "{t}");
         };
-        check("POST /orders", Some(("POST", "/orders")));
-        check("  GET   /x?a=1 ", Some(("GET", "/x?a=1")));
+        check("POST /orders", Some(("POST", "/orders", None)));
+        check("  GET   /x?a=1 ", Some(("GET", "/x?a=1", None)));
+        check(
+            r#"POST /orders {"customer": "Ada"}"#,
+            Some((
+                "POST",
+                "/orders",
+                Some(serde_json::json!({"customer": "Ada"})),
+            )),
+        );
+        check("POST /orders {not json", None);
         check("POST", None);
         check("POST orders", None);
         check("POST /a /b", None);

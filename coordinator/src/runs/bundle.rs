@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use actors::bundle::{
-    Artifact, Bundle, BundleFinding, BundleStatus, CaughtBy, Claim, Phase, RepoDelivery, RollbackStep, Timing,
+    Artifact, Bundle, BundleFinding, BundleStatus, CaughtBy, Claim, Phase, RepoDelivery,
+    RollbackStep, Timing,
 };
 use actors::plan::Plan;
 use actors::verify::{self, CheckRecord};
@@ -12,7 +13,10 @@ use protocol::run::{RunRecord, RunStatus, TaskResult};
 /// Build the bundle. Artifacts are referenced by absolute path under `artifacts` (the run's
 /// folder on the coordinator); `write_bundle` copies them in.
 pub fn assemble(run: &RunRecord, artifacts: &Path) -> Bundle {
-    let plan: Option<Plan> = run.plan.clone().and_then(|p| serde_json::from_value(p).ok());
+    let plan: Option<Plan> = run
+        .plan
+        .clone()
+        .and_then(|p| serde_json::from_value(p).ok());
     let mut errors: Vec<String> = run.error.iter().cloned().collect();
     let mut repos = Vec::new();
     let mut claims = Vec::new();
@@ -20,17 +24,31 @@ pub fn assemble(run: &RunRecord, artifacts: &Path) -> Bundle {
     let mut suites = Vec::new();
     for task in &run.tasks {
         for r in &task.results {
-            timings.push(Timing { step: format!("{} attempt {} agent", task.id, r.attempt), duration_ms: r.agent_ms });
-            timings.push(Timing { step: format!("{} attempt {} checks", task.id, r.attempt), duration_ms: r.checks_ms });
+            timings.push(Timing {
+                step: format!("{} attempt {} agent", task.id, r.attempt),
+                duration_ms: r.agent_ms,
+            });
+            timings.push(Timing {
+                step: format!("{} attempt {} checks", task.id, r.attempt),
+                duration_ms: r.checks_ms,
+            });
             if let Some(e) = &r.error {
                 errors.push(format!("{} attempt {}: {e}", task.id, r.attempt));
             }
         }
-        let Some(last) = task.results.iter().rev().find(|r| r.branch.is_some()) else { continue };
+        let Some(last) = task.results.iter().rev().find(|r| r.branch.is_some()) else {
+            continue;
+        };
         let checks = checks_of(last, &task.repo, artifacts);
         for c in &checks {
             claims.push(Claim {
-                statement: format!("{}: `{}` {} on {}", task.repo, c.name, if c.passed { "passed" } else { "failed" }, short(last.head.as_deref())),
+                statement: format!(
+                    "{}: `{}` {} on {}",
+                    task.repo,
+                    c.name,
+                    if c.passed { "passed" } else { "failed" },
+                    short(last.head.as_deref())
+                ),
                 repo: Some(task.repo.clone()),
                 command: c.command.clone(),
                 exit_code: c.exit_code,
@@ -73,7 +91,12 @@ pub fn assemble(run: &RunRecord, artifacts: &Path) -> Bundle {
             severity: f.severity.clone(),
             message: f.note.message.clone(),
             writer: String::new(),
-            reader: f.note.fix_repo.clone().map(|r| format!("fix in {r}")).unwrap_or_default(),
+            reader: f
+                .note
+                .fix_repo
+                .clone()
+                .map(|r| format!("fix in {r}"))
+                .unwrap_or_default(),
             fix: f.note.fix.clone(),
             caught_by: match f.caught_by.as_str() {
                 "static" => CaughtBy::Static,
@@ -86,7 +109,9 @@ pub fn assemble(run: &RunRecord, artifacts: &Path) -> Bundle {
     let last_round = run.verify_rounds;
     let screenshots = files_under(&artifacts.join(format!("round-{last_round}/screenshots")));
     let mut logs = files_under(&artifacts.join(format!("round-{last_round}/sandbox")));
-    logs.extend(files_under(&artifacts.join(format!("round-{last_round}/payloads"))));
+    logs.extend(files_under(
+        &artifacts.join(format!("round-{last_round}/payloads")),
+    ));
     Bundle {
         run_id: run.id.clone(),
         title: run.outcome.title.clone(),
@@ -102,7 +127,15 @@ pub fn assemble(run: &RunRecord, artifacts: &Path) -> Bundle {
         claims,
         phases: plan
             .as_ref()
-            .map(|p| p.phases.iter().map(|ph| Phase { name: ph.phase.name().to_string(), waves: ph.waves.clone() }).collect())
+            .map(|p| {
+                p.phases
+                    .iter()
+                    .map(|ph| Phase {
+                        name: ph.phase.name().to_string(),
+                        waves: ph.waves.clone(),
+                    })
+                    .collect()
+            })
             .unwrap_or_default(),
         rollback: plan
             .as_ref()
@@ -113,7 +146,10 @@ pub fn assemble(run: &RunRecord, artifacts: &Path) -> Bundle {
                         phase: s.phase.name().to_string(),
                         wave: s.wave as u32,
                         repos: vec![s.repo.clone()],
-                        action: format!("redeploy {} at its previous release (undo {})", s.repo, s.task),
+                        action: format!(
+                            "redeploy {} at its previous release (undo {})",
+                            s.repo, s.task
+                        ),
                         irreversible: s.irreversible,
                         why: s.why.clone(),
                     })
@@ -141,13 +177,22 @@ fn checks_of(r: &TaskResult, repo: &str, artifacts: &Path) -> Vec<CheckRecord> {
 }
 
 fn files_under(dir: &Path) -> Vec<Artifact> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
     paths.sort();
     paths
         .into_iter()
         .map(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             artifact(&name, p)
         })
         .collect()
@@ -155,9 +200,14 @@ fn files_under(dir: &Path) -> Vec<Artifact> {
 
 fn artifact(name: &str, path: PathBuf) -> Artifact {
     let sha256 = verify::sha256_file(&path).unwrap_or_default();
-    Artifact { name: name.to_string(), path, sha256 }
+    Artifact {
+        name: name.to_string(),
+        path,
+        sha256,
+    }
 }
 
 fn short(head: Option<&str>) -> String {
-    head.map(|h| h.chars().take(10).collect()).unwrap_or_else(|| "-".into())
+    head.map(|h| h.chars().take(10).collect())
+        .unwrap_or_else(|| "-".into())
 }

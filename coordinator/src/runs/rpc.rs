@@ -24,15 +24,28 @@ impl Actor for RunsActor {
     type State = RunService;
     type Arguments = RunService;
 
-    async fn pre_start(&self, _myself: ActorRef<RunsMsg>, service: RunService) -> Result<RunService, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<RunsMsg>,
+        service: RunService,
+    ) -> Result<RunService, ActorProcessingErr> {
         Ok(service)
     }
 
-    async fn handle(&self, _myself: ActorRef<RunsMsg>, RunsMsg(inbound): RunsMsg, service: &mut RunService) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<RunsMsg>,
+        RunsMsg(inbound): RunsMsg,
+        service: &mut RunService,
+    ) -> Result<(), ActorProcessingErr> {
         let service = service.clone();
         // Store calls block a little; answer from a task so the mailbox keeps moving.
         tokio::spawn(async move {
-            let Inbound { envelope, reply, from } = *inbound;
+            let Inbound {
+                envelope,
+                reply,
+                from,
+            } = *inbound;
             let body = match envelope.body {
                 Body::Submit { outcome } => match service.submit(outcome).await {
                     Ok(run_id) => {
@@ -50,7 +63,10 @@ impl Actor for RunsActor {
                     Ok(runs) => Body::Runs { runs },
                     Err(e) => error(e),
                 },
-                other => Body::error(ErrorCode::NotFound, format!("the run service does not handle {}", other.kind())),
+                other => Body::error(
+                    ErrorCode::NotFound,
+                    format!("the run service does not handle {}", other.kind()),
+                ),
             };
             let _ = reply.send(body);
         });

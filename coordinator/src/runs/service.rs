@@ -71,11 +71,24 @@ pub struct RunService {
 
 impl RunService {
     /// Open the store under `cfg.state_dir` and resume every unfinished run.
-    pub async fn start(cfg: RunConfig, endpoint: Endpoint, coordinator: ActorRef<CoordinatorMsg>) -> Result<Self, RunError> {
-        std::fs::create_dir_all(&cfg.state_dir).map_err(|e| RunError::Internal(format!("{}: {e}", cfg.state_dir.display())))?;
+    pub async fn start(
+        cfg: RunConfig,
+        endpoint: Endpoint,
+        coordinator: ActorRef<CoordinatorMsg>,
+    ) -> Result<Self, RunError> {
+        std::fs::create_dir_all(&cfg.state_dir)
+            .map_err(|e| RunError::Internal(format!("{}: {e}", cfg.state_dir.display())))?;
         let path = cfg.state_dir.join("runs.redb");
         let store = blocking(move || RunStore::open(&path)).await??;
-        let service = RunService { inner: Arc::new(Inner { store, cfg, endpoint, coordinator, updates: DashMap::new() }) };
+        let service = RunService {
+            inner: Arc::new(Inner {
+                store,
+                cfg,
+                endpoint,
+                coordinator,
+                updates: DashMap::new(),
+            }),
+        };
         let store = service.inner.store.clone();
         let runs = blocking(move || store.list()).await??;
         for run in runs {
@@ -90,7 +103,12 @@ impl RunService {
     /// Store an outcome as a new run and start it; returns the run id.
     pub async fn submit(&self, outcome: Outcome) -> Result<String, RunError> {
         let id = uuid::Uuid::now_v7().to_string();
-        let run = RunRecord::new(id.clone(), outcome, self.inner.cfg.budget.clone(), now_unix_ms());
+        let run = RunRecord::new(
+            id.clone(),
+            outcome,
+            self.inner.cfg.budget.clone(),
+            now_unix_ms(),
+        );
         let (store, stored) = (self.inner.store.clone(), run.clone());
         blocking(move || store.put(&stored)).await??;
         tracing::info!(run = %id, title = %run.outcome.title, "run submitted");
@@ -112,12 +130,21 @@ impl RunService {
 
     /// Record a person's decision on a delivered run's rollout.
     pub async fn decide(&self, id: &str, approval: Approval) -> Result<RunRecord, RunError> {
-        let mut run = self.get(id).await?.ok_or_else(|| RunError::NotFound(id.to_string()))?;
+        let mut run = self
+            .get(id)
+            .await?
+            .ok_or_else(|| RunError::NotFound(id.to_string()))?;
         if run.status != RunStatus::Delivered {
-            return Err(RunError::Conflict(format!("run {id} is {:?}; only a delivered run's rollout can be decided", run.status)));
+            return Err(RunError::Conflict(format!(
+                "run {id} is {:?}; only a delivered run's rollout can be decided",
+                run.status
+            )));
         }
         if let Some(previous) = &run.approval {
-            return Err(RunError::Conflict(format!("run {id} was already decided by {}", previous.by)));
+            return Err(RunError::Conflict(format!(
+                "run {id} was already decided by {}",
+                previous.by
+            )));
         }
         run.approval = Some(approval);
         let (store, stored) = (self.inner.store.clone(), run.clone());
@@ -135,20 +162,34 @@ impl RunService {
 
     /// Where a run's bundle is, once written.
     pub async fn bundle_dir(&self, id: &str) -> Option<PathBuf> {
-        self.get(id).await.ok().flatten()?.bundle_dir.map(PathBuf::from).filter(|p| p.is_dir())
+        self.get(id)
+            .await
+            .ok()
+            .flatten()?
+            .bundle_dir
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir())
     }
 
     fn sender(&self, id: &str) -> broadcast::Sender<RunRecord> {
-        self.inner.updates.entry(id.to_string()).or_insert_with(|| broadcast::channel(256).0).clone()
+        self.inner
+            .updates
+            .entry(id.to_string())
+            .or_insert_with(|| broadcast::channel(256).0)
+            .clone()
     }
 
     fn spawn_driver(&self, run: RunRecord) {
-        let steps = Arc::new(super::steps::ClusterSteps { inner: self.inner.clone() });
+        let steps = Arc::new(super::steps::ClusterSteps {
+            inner: self.inner.clone(),
+        });
         let (store, updates) = (self.inner.store.clone(), self.sender(&run.id));
         let id = run.id.clone();
         tokio::spawn(async move {
             match driver::drive(store, run, steps, updates).await {
-                Ok(run) => tracing::info!(run = %id, status = ?run.status, bundle = ?run.bundle_dir, "run finished"),
+                Ok(run) => {
+                    tracing::info!(run = %id, status = ?run.status, bundle = ?run.bundle_dir, "run finished")
+                }
                 Err(e) => tracing::error!(run = %id, error = %e, "run driver stopped"),
             }
         });
@@ -156,6 +197,10 @@ impl RunService {
 }
 
 /// Run a blocking store call off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, RunError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| RunError::Internal(e.to_string()))
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RunError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RunError::Internal(e.to_string()))
 }

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actors::plan::{self, Plan};
-use protocol::targets::{REPO_AGENT as REPO_AGENT_TARGET, VERIFIER as VERIFIER_TARGET};
 use protocol::outcome::{FindingNote, TaskSpec};
-use protocol::run::{RepoRef, RunFinding, RunRecord, TaskAssignment, TaskRecord, TaskResult, TaskState, VerifyRequest};
+use protocol::run::{
+    RepoRef, RunFinding, RunRecord, TaskAssignment, TaskRecord, TaskResult, TaskState,
+    VerifyRequest,
+};
+use protocol::targets::{REPO_AGENT as REPO_AGENT_TARGET, VERIFIER as VERIFIER_TARGET};
 use protocol::{Body, Epoch, NodeId, RepoName};
 use ractor::call_t;
 
@@ -24,7 +27,10 @@ pub(crate) struct ClusterSteps {
 }
 
 impl Steps for ClusterSteps {
-    fn plan(&self, run: RunRecord) -> BoxFuture<'static, Result<(serde_json::Value, Vec<TaskRecord>), String>> {
+    fn plan(
+        &self,
+        run: RunRecord,
+    ) -> BoxFuture<'static, Result<(serde_json::Value, Vec<TaskRecord>), String>> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let span = tracing::info_span!("plan.build", run = %run.id);
@@ -50,7 +56,13 @@ impl Steps for ClusterSteps {
         })
     }
 
-    fn dispatch(&self, run: RunRecord, task_id: String, attempt: u32, findings: Vec<FindingNote>) -> BoxFuture<'static, TaskResult> {
+    fn dispatch(
+        &self,
+        run: RunRecord,
+        task_id: String,
+        attempt: u32,
+        findings: Vec<FindingNote>,
+    ) -> BoxFuture<'static, TaskResult> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let started = Instant::now();
@@ -63,7 +75,12 @@ impl Steps for ClusterSteps {
         })
     }
 
-    fn verify(&self, run: RunRecord, round: u32, _tasks: Vec<String>) -> BoxFuture<'static, Result<(serde_json::Value, Vec<RunFinding>), String>> {
+    fn verify(
+        &self,
+        run: RunRecord,
+        round: u32,
+        _tasks: Vec<String>,
+    ) -> BoxFuture<'static, Result<(serde_json::Value, Vec<RunFinding>), String>> {
         let inner = self.inner.clone();
         Box::pin(async move { verify(&inner, &run, round).await })
     }
@@ -74,19 +91,34 @@ impl Steps for ClusterSteps {
             let dir = inner.cfg.state_dir.join("bundles").join(&run.id);
             let artifacts = inner.cfg.state_dir.join("artifacts").join(&run.id);
             let bundle = super::bundle::assemble(&run, &artifacts);
-            let out = tokio::task::spawn_blocking(move || actors::bundle::write_bundle(&dir, &bundle))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+            let out =
+                tokio::task::spawn_blocking(move || actors::bundle::write_bundle(&dir, &bundle))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
             Ok(out.dir.display().to_string())
         })
     }
 }
 
-async fn dispatch(inner: &Inner, run: &RunRecord, task_id: &str, attempt: u32, findings: Vec<FindingNote>) -> Result<TaskResult, String> {
+async fn dispatch(
+    inner: &Inner,
+    run: &RunRecord,
+    task_id: &str,
+    attempt: u32,
+    findings: Vec<FindingNote>,
+) -> Result<TaskResult, String> {
     let plan = plan_of(run)?;
-    let task = plan.tasks.iter().find(|t| t.id == task_id).ok_or_else(|| format!("task {task_id} is not in the plan"))?;
-    let repo = inner.cfg.org.repo(&task.repo).ok_or_else(|| format!("repo {} is not in the org", task.repo))?;
+    let task = plan
+        .tasks
+        .iter()
+        .find(|t| t.id == task_id)
+        .ok_or_else(|| format!("task {task_id} is not in the plan"))?;
+    let repo = inner
+        .cfg
+        .org
+        .repo(&task.repo)
+        .ok_or_else(|| format!("repo {} is not in the org", task.repo))?;
     let placement = place(inner, &task.repo).await?;
     let budget = &run.budget;
     let assignment = TaskAssignment {
@@ -110,19 +142,41 @@ async fn dispatch(inner: &Inner, run: &RunRecord, task_id: &str, attempt: u32, f
         agent_max_cost_usd: budget.agent_max_cost_usd,
     };
     tracing::info!(run = %run.id, task = task_id, attempt, node = %placement.node, epoch = placement.epoch.0, "task dispatched");
-    let addr = placement.addr.parse().map_err(|e| format!("node {} has a bad address {}: {e}", placement.node, placement.addr))?;
+    let addr = placement.addr.parse().map_err(|e| {
+        format!(
+            "node {} has a bad address {}: {e}",
+            placement.node, placement.addr
+        )
+    })?;
     let timeout = Duration::from_secs(budget.agent_timeout_secs) + TASK_SLACK;
-    let body = Body::RunTask { assignment: Box::new(assignment) };
-    let reply = inner.endpoint.call(addr, REPO_AGENT_TARGET, body, timeout).await.map_err(|e| format!("node {}: {e}", placement.node))?;
+    let body = Body::RunTask {
+        assignment: Box::new(assignment),
+    };
+    let reply = inner
+        .endpoint
+        .call(addr, REPO_AGENT_TARGET, body, timeout)
+        .await
+        .map_err(|e| format!("node {}: {e}", placement.node))?;
     let Body::TaskDone { done } = reply else {
-        return Err(format!("node {} answered {} to a task", placement.node, reply.kind()));
+        return Err(format!(
+            "node {} answered {} to a task",
+            placement.node,
+            reply.kind()
+        ));
     };
     let done = *done;
     keep_artifacts(inner, &run.id, &done.artifacts);
     let mut result = done.result;
     // Fencing: a result stamped with an epoch older than the shard's is refused, so a node that
     // lost the repo while it worked cannot overwrite its successor's work.
-    let fence = call_t!(inner.coordinator, CoordinatorMsg::Fence, 5_000, RepoName::new(task.repo.clone()), Epoch(result.epoch), NodeId::new(result.node.clone()));
+    let fence = call_t!(
+        inner.coordinator,
+        CoordinatorMsg::Fence,
+        5_000,
+        RepoName::new(task.repo.clone()),
+        Epoch(result.epoch),
+        NodeId::new(result.node.clone())
+    );
     match fence {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -135,12 +189,20 @@ async fn dispatch(inner: &Inner, run: &RunRecord, task_id: &str, attempt: u32, f
     Ok(result)
 }
 
-async fn verify(inner: &Inner, run: &RunRecord, round: u32) -> Result<(serde_json::Value, Vec<RunFinding>), String> {
+async fn verify(
+    inner: &Inner,
+    run: &RunRecord,
+    round: u32,
+) -> Result<(serde_json::Value, Vec<RunFinding>), String> {
     let plan = plan_of(run)?;
     let org = &inner.cfg.org;
     // The system under test: every repo on a flow of an affected contract.
     let mut names: Vec<String> = plan.affected_repos.clone();
-    for f in org.flows().into_iter().filter(|f| plan.affected_contracts.contains(&f.contract)) {
+    for f in org
+        .flows()
+        .into_iter()
+        .filter(|f| plan.affected_contracts.contains(&f.contract))
+    {
         for n in [f.writer, f.reader] {
             if !names.contains(&n) {
                 names.push(n);
@@ -152,21 +214,47 @@ async fn verify(inner: &Inner, run: &RunRecord, round: u32) -> Result<(serde_jso
         .iter()
         .filter_map(|n| org.repo(n))
         .map(|r| {
-            let changed = run.tasks.iter().any(|t| t.repo == r.name && t.results.iter().any(|x| x.branch.is_some()));
-            RepoRef { name: r.name.clone(), origin: r.origin.clone(), branch: changed.then(|| branch.clone()) }
+            let changed = run
+                .tasks
+                .iter()
+                .any(|t| t.repo == r.name && t.results.iter().any(|x| x.branch.is_some()));
+            RepoRef {
+                name: r.name.clone(),
+                origin: r.origin.clone(),
+                branch: changed.then(|| branch.clone()),
+            }
         })
         .collect();
     let first = names.first().cloned().ok_or("the plan has no repos")?;
     let placement = place(inner, &first).await?;
-    let request = VerifyRequest { run_id: run.id.clone(), round, repos, changes: run.outcome.changes.clone() };
-    let addr = placement.addr.parse().map_err(|e| format!("bad node address {}: {e}", placement.addr))?;
+    let request = VerifyRequest {
+        run_id: run.id.clone(),
+        round,
+        repos,
+        changes: run.outcome.changes.clone(),
+    };
+    let addr = placement
+        .addr
+        .parse()
+        .map_err(|e| format!("bad node address {}: {e}", placement.addr))?;
     let reply = inner
         .endpoint
-        .call(addr, VERIFIER_TARGET, Body::Verify { request: Box::new(request) }, inner.cfg.verify_timeout)
+        .call(
+            addr,
+            VERIFIER_TARGET,
+            Body::Verify {
+                request: Box::new(request),
+            },
+            inner.cfg.verify_timeout,
+        )
         .await
         .map_err(|e| format!("verifier on {}: {e}", placement.node))?;
     let Body::VerifyDone { done } = reply else {
-        return Err(format!("node {} answered {} to a verification", placement.node, reply.kind()));
+        return Err(format!(
+            "node {} answered {} to a verification",
+            placement.node,
+            reply.kind()
+        ));
     };
     keep_artifacts(inner, &run.id, &done.artifacts);
     let mut report = done.report;
@@ -178,9 +266,16 @@ async fn verify(inner: &Inner, run: &RunRecord, round: u32) -> Result<(serde_jso
 async fn place(inner: &Inner, repo: &str) -> Result<Placement, String> {
     let deadline = Instant::now() + inner.cfg.placement_timeout;
     loop {
-        match call_t!(inner.coordinator, CoordinatorMsg::Owner, 5_000, RepoName::new(repo.to_string())) {
+        match call_t!(
+            inner.coordinator,
+            CoordinatorMsg::Owner,
+            5_000,
+            RepoName::new(repo.to_string())
+        ) {
             Ok(Some(p)) => return Ok(p),
-            Ok(None) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+            Ok(None) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
             Ok(None) => return Err(format!("no live node owns {repo}")),
             Err(e) => return Err(format!("coordinator: {e}")),
         }
