@@ -11,6 +11,7 @@ pub mod expect;
 pub mod finding;
 pub mod naming;
 pub mod payload;
+mod schema;
 pub mod shape;
 mod subset;
 
