@@ -36,7 +36,15 @@ fn bad(path: &[String], keyword: &str, expected: &'static str) -> SchemaError {
     }
 }
 
+/// Deepest nesting of schema keywords accepted; a schema from a repo must not exhaust the stack.
+pub const MAX_DEPTH: usize = 128;
+
 fn parse(schema: &Value, path: &mut Vec<String>) -> Result<Shape, SchemaError> {
+    if path.len() > MAX_DEPTH {
+        return Err(SchemaError::TooDeep {
+            pointer: pointer(path),
+        });
+    }
     let obj = match schema {
         Value::Bool(true) => return Ok(Shape::any()),
         Value::Object(o) => o,
@@ -311,6 +319,15 @@ mod tests {
         check(json!({}), Ok("any"));
         check(json!(true), Ok("any"));
         check(json!({"properties": {}}), Ok("object"));
+    }
+
+    #[test]
+    fn deep_schemas_are_refused() {
+        let mut deep = json!({"type": "string"});
+        for _ in 0..200 {
+            deep = json!({"type": "array", "items": deep});
+        }
+        check(deep, Err("nested deeper than"));
     }
 
     #[test]
