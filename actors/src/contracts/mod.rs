@@ -11,6 +11,7 @@ pub mod expect;
 pub mod finding;
 pub mod naming;
 pub mod payload;
+pub mod schema;
 pub mod shape;
 mod subset;
 
@@ -61,6 +62,12 @@ pub enum SchemaError {
         pointer: String,
         /// The keyword.
         keyword: String,
+    },
+    /// The schema nests deeper than [`schema::MAX_DEPTH`].
+    #[error("{pointer}: nested deeper than {} levels", schema::MAX_DEPTH)]
+    TooDeep {
+        /// JSON pointer where the limit was hit.
+        pointer: String,
     },
     /// A read path that does not parse.
     #[error("read path `{path}`: {reason}")]

@@ -126,10 +126,7 @@ fn contract_change(
         .and_then(|o| dominant_casing(o.fields.keys().map(String::as_str)));
     let mut readers = Vec::new();
     let mut expectations = Vec::new();
-    for flow in flows
-        .iter()
-        .filter(|f| f.contract == contract && f.writer == writer.name)
-    {
+    for flow in flows.iter().filter(|f| f.contract == contract) {
         let Some(consumed) = org
             .repo(&flow.reader)
             .and_then(|r| r.manifest.consumes.iter().find(|c| c.contract == contract))

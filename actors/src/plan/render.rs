@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::analyse::{Analysis, ContractChange, ReaderChange};
+use super::analyse::{Analysis, ContractChange, ReaderChange, Strategy};
 use super::build::about;
 use super::{Check, Fact, Plan};
 use crate::org::Medium;
@@ -98,7 +98,7 @@ pub(crate) fn writer_text(cc: &ContractChange, step: Step) -> String {
              leave every other field as it is."
         ),
         Step::WriterDropsOld => format!(
-            "Contract {target}: {drop}. Ship only after evidence that no reader still reads the old form; \
+            "Contract phase for {target}: {drop}. Ship only after evidence that no reader still reads the old form; \
              a person approves this step."
         ),
         _ => format!(
@@ -147,7 +147,7 @@ pub(crate) fn reader_text(cc: &ContractChange, r: &ReaderChange, step: Step) -> 
     if r.cell.durable && !r.cell.b && step != Step::ReaderDropsOld {
         let _ = write!(
             text,
-            " {} written before {w} ships stay retained without this change: treat the new form as optional for them.",
+            " Retained payloads ({}) written before {w} ships lack this change: treat the new form as optional for them.",
             medium(&cc.medium)
         );
     }
@@ -213,6 +213,21 @@ pub(crate) fn prd(outcome: &Outcome, plan: &Plan) -> String {
     s
 }
 
+fn strategy_text(s: Option<Strategy>) -> &'static str {
+    match s {
+        Some(Strategy::WriterSendsBoth) => {
+            "neither A nor B holds for some reader; the writer sends both forms (expand), readers switch (migrate), the writer drops the old form (contract)"
+        }
+        Some(Strategy::ReaderTakesBoth) => {
+            "neither A nor B holds for some reader and one wire name cannot carry both forms; readers take both forms (expand), the writer switches (migrate), readers drop the old form (contract)"
+        }
+        Some(Strategy::ReadersLeaveFirst) => {
+            "a removed field is still read (B holds, A fails); readers stop reading the removed field (migrate), then the writer drops it (contract, with approval)"
+        }
+        None => "not split",
+    }
+}
+
 pub(crate) fn notes(
     plan: &Plan,
     analysis: &Analysis,
@@ -256,11 +271,7 @@ pub(crate) fn notes(
         let _ = writeln!(s, "- {r}");
     }
     for cc in analysis.contracts.iter().filter(|c| c.strategy.is_some()) {
-        let _ = writeln!(
-            s,
-            "- {}: neither A nor B holds for some reader, so the change is split ({:?})",
-            cc.contract, cc.strategy
-        );
+        let _ = writeln!(s, "- {}: {}", cc.contract, strategy_text(cc.strategy));
     }
     for cc in &analysis.contracts {
         for r in &cc.readers {

@@ -182,7 +182,7 @@ fn expose_creation_time_to_dashboard_and_worker() {
     let worker = p.tasks.iter().find(|t| t.repo == "worker").unwrap();
     assert_eq!(worker.depends_on, ["backend:change"]);
     assert!(
-        worker.instructions.contains("retained"),
+        worker.instructions.contains("Retained payloads"),
         "{}",
         worker.instructions
     );
