@@ -303,6 +303,12 @@ pub struct VerifyRequest {
     pub repos: Vec<RepoRef>,
     /// The outcome's structured changes (they say which spelling of a field is intended).
     pub changes: Vec<crate::outcome::ChangeSpec>,
+    /// Learned gates on the boundaries of these repos.
+    #[serde(default)]
+    pub gates: Vec<GateSpec>,
+    /// Learned setup steps, run before each repo's own setup.
+    #[serde(default)]
+    pub setup_steps: Vec<SetupStep>,
 }
 
 /// Node -> coordinator: what a verification round found.
@@ -314,4 +320,51 @@ pub struct VerifyDone {
     pub findings: Vec<RunFinding>,
     /// Logs, screenshots and reports of the round.
     pub artifacts: Vec<Blob>,
+}
+
+/// Whether a learned gate blocks delivery or only reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateMode {
+    /// Reported in the bundle, never blocks (new gates start here).
+    Shadow,
+    /// A finding blocks delivery like any contract error.
+    Blocking,
+}
+
+/// A learned check pinned to one boundary (a flow: contract, writer, reader).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateSpec {
+    /// Content-addressed id of this gate version.
+    pub id: String,
+    /// The slot it fills, e.g. `gate:contract/casing@backend->worker:order-events.v1`.
+    pub slot: String,
+    /// What it checks, e.g. `NAMING/casing`.
+    pub rule: String,
+    /// Contract of the boundary.
+    pub contract: String,
+    /// Writer repo of the boundary.
+    pub writer: String,
+    /// Reader repo of the boundary.
+    pub reader: String,
+    /// Rule parameter, e.g. the boundary's casing convention (`camel`).
+    pub param: String,
+    /// Shadow or blocking.
+    pub mode: GateMode,
+    /// The run whose failure taught it.
+    pub learned_from_run: String,
+}
+
+/// A learned step of a repo's setup workflow, run in every fresh checkout before the repo's own
+/// setup (e.g. creating seed data the repo's setup forgot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupStep {
+    /// Content-addressed id of this workflow version.
+    pub id: String,
+    /// Repo it applies to.
+    pub repo: String,
+    /// Shell command, run in the repo's checkout.
+    pub command: String,
+    /// The run whose failure taught it.
+    pub learned_from_run: String,
 }
