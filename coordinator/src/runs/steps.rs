@@ -232,6 +232,8 @@ async fn verify(
         round,
         repos,
         changes: run.outcome.changes.clone(),
+        gates: Vec::new(),
+        setup_steps: Vec::new(),
     };
     let addr = placement
         .addr
