@@ -54,9 +54,9 @@ pub struct NodeArgs {
     /// UDP address to serve on.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Where repo caches and sandboxes live.
-    #[arg(long, default_value = "factory-work")]
-    work: PathBuf,
+    /// Where repo caches and sandboxes live (default: a folder in the system's temp dir).
+    #[arg(long)]
+    work: Option<PathBuf>,
 }
 
 /// Arguments of `factory status`.
@@ -142,7 +142,9 @@ pub async fn node(args: NodeArgs) -> Result<()> {
     let mut config = NodeConfig::new(args.name.clone(), args.join, args.certs);
     config.capacity = args.capacity;
     config.listen = args.listen;
-    config.work_dir = std::path::absolute(&args.work)?;
+    if let Some(work) = &args.work {
+        config.work_dir = std::path::absolute(work)?;
+    }
     config.sim_argv = vec![
         std::env::current_exe()?.display().to_string(),
         "sim-agent".into(),

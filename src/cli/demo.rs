@@ -29,6 +29,15 @@ pub struct DemoArgs {
     /// Leave the seed step out of the backend's setup (its sandbox then fails to start).
     #[arg(long)]
     missing_seed_step: bool,
+    /// Time one agent invocation may take, in seconds.
+    #[arg(long, default_value_t = 600)]
+    agent_timeout_secs: u64,
+    /// Cost the whole run may reach, in US dollars.
+    #[arg(long, default_value_t = 5.0)]
+    max_cost_usd: f64,
+    /// Attempts per task.
+    #[arg(long, default_value_t = 3)]
+    max_attempts: u32,
 }
 
 /// The demo's outcome.
@@ -86,7 +95,12 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         state_dir: dir.join("state"),
         agent: args.agent,
         skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
-        budget: RunBudget::default(),
+        budget: RunBudget {
+            agent_timeout_secs: args.agent_timeout_secs,
+            max_cost_usd: args.max_cost_usd,
+            max_attempts_per_task: args.max_attempts,
+            ..RunBudget::default()
+        },
         verify_timeout: Duration::from_secs(600),
         placement_timeout: Duration::from_secs(30),
     });
