@@ -5,4 +5,6 @@
 //! Does not own: how a repo is changed or verified (that runs on nodes, in `actors`).
 pub mod artifacts;
 pub mod driver;
+pub mod http;
 pub mod runs;
+pub mod tokens;

@@ -1,0 +1,165 @@
+//! The coordinator's HTTP API: runs for bots and scripts (`/v1`), a Slack slash command, the
+//! reviewer's pages, and the OpenAPI description of all of it.
+//!
+//! Owns: request parsing, authentication (bearer tokens, Slack signatures), mapping errors to
+//! statuses, streaming run updates. Does not own: runs themselves; everything goes through
+//! [`RunApi`], which the run service implements.
+
+pub mod api;
+mod auth;
+mod body;
+pub mod changes;
+pub mod error;
+mod pages;
+pub mod relay;
+mod relay_tls;
+mod runs;
+pub mod slack;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get as get_route, post as post_route};
+
+pub use api::{ApiError, BoxFuture, RunApi};
+pub use error::HttpError;
+pub use slack::SlackConfig;
+
+use crate::tokens::TokenStore;
+
+/// The OpenAPI 3.1 description of every route, served at `GET /openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
+
+/// Default limit on request bodies: 64 KiB is far more than an outcome or a slash command needs.
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// How the HTTP API is set up.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Where bearer tokens are checked against.
+    pub tokens: TokenStore,
+    /// Slack slash commands; `None` turns `/slack/command` off (it answers 503).
+    pub slack: Option<SlackConfig>,
+    /// Serve the reviewer pages without a token (for a coordinator reachable only from a trusted
+    /// network). Default false: pages need a `read` token.
+    pub public_pages: bool,
+    /// Limit on request bodies in bytes; larger ones get 413. Default [`DEFAULT_BODY_LIMIT_BYTES`].
+    pub body_limit_bytes: usize,
+}
+
+impl HttpConfig {
+    /// Defaults for a coordinator whose state lives in `state_dir`: tokens from its token file,
+    /// Slack from the environment (see [`SlackConfig::from_env`]), pages behind tokens.
+    pub fn new(state_dir: PathBuf, slack: Option<SlackConfig>) -> Self {
+        HttpConfig {
+            tokens: TokenStore::new(&state_dir),
+            slack,
+            public_pages: false,
+            body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
+        }
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) api: Arc<dyn RunApi>,
+    pub(crate) config: Arc<HttpConfig>,
+}
+
+/// Serve the API on a bound listener until the listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Arc<dyn RunApi>,
+    config: HttpConfig,
+) -> std::io::Result<()> {
+    let limit = config.body_limit_bytes;
+    let state = AppState {
+        api,
+        config: Arc::new(config),
+    };
+    let (router, _) = build();
+    let app = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state);
+    tracing::info!(addr = ?listener.local_addr().ok(), "http.serve");
+    axum::serve(listener, app).await
+}
+
+/// Every route as `(method, path)` in OpenAPI spelling (`{id}`, `{path}`), taken from the router
+/// as it is built, so a check against the OpenAPI file cannot miss one.
+pub fn route_table() -> Vec<(&'static str, String)> {
+    build()
+        .1
+        .into_iter()
+        .map(|(m, p)| (m, p.replace("{*", "{")))
+        .collect()
+}
+
+/// Builds the router and records each route it adds.
+struct Routes {
+    router: Router<AppState>,
+    table: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn get<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.router = self.router.route(path, get_route(h));
+        self.table.push(("get", path));
+        self
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.router = self.router.route(path, post_route(h));
+        self.table.push(("post", path));
+        self
+    }
+}
+
+fn build() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
+    let routes = Routes {
+        router: Router::new(),
+        table: Vec::new(),
+    }
+    .get("/health", health)
+    .get("/openapi.yaml", openapi)
+    .post("/v1/runs", runs::submit)
+    .get("/v1/runs", runs::list)
+    .get("/v1/runs/{id}", runs::one)
+    .get("/v1/runs/{id}/events", runs::events)
+    .post("/v1/runs/{id}/approve", runs::approve)
+    .post("/v1/runs/{id}/reject", runs::reject)
+    .post("/slack/command", slack::command)
+    .get("/", pages::index)
+    .get("/runs/{id}", pages::run_redirect)
+    .get("/runs/{id}/", pages::run_index)
+    .get("/runs/{id}/{*path}", pages::run_file);
+    (routes.router, routes.table)
+}
+
+async fn health() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML)
+}
+
+async fn not_found() -> HttpError {
+    HttpError::NotFound("no such route; see /openapi.yaml".into())
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let body = serde_json::json!({ "error": {
+        "code": "method_not_allowed",
+        "message": "this route does not take that method; see /openapi.yaml",
+    }});
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
+}
