@@ -163,3 +163,70 @@ async fn method_not_allowed() -> impl IntoResponse {
     }});
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// `(method, path)` pairs under `paths:` in the OpenAPI text: paths at two spaces of indent,
+    /// methods at four.
+    fn documented(yaml: &str) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        let mut in_paths = false;
+        let mut path = None;
+        for line in yaml.lines() {
+            if !line.starts_with(' ') && !line.is_empty() {
+                in_paths = line == "paths:";
+                continue;
+            }
+            if !in_paths {
+                continue;
+            }
+            if let Some(p) = line.strip_prefix("  /").and_then(|l| l.strip_suffix(':')) {
+                path = Some(format!("/{p}"));
+            } else if let Some(m) = line.strip_prefix("    ").and_then(|l| l.strip_suffix(':'))
+                && !m.starts_with(' ')
+                && ["get", "post", "put", "patch", "delete"].contains(&m)
+                && let Some(p) = &path
+            {
+                out.insert((m.to_string(), p.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let routes: BTreeSet<(String, String)> = super::route_table()
+            .into_iter()
+            .map(|(m, p)| (m.to_string(), p))
+            .collect();
+        let documented = documented(super::OPENAPI_YAML);
+        let missing: Vec<_> = routes.difference(&documented).collect();
+        let extra: Vec<_> = documented.difference(&routes).collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from openapi.yaml: {missing:?}"
+        );
+        assert!(
+            extra.is_empty(),
+            "openapi.yaml documents routes that do not exist: {extra:?}"
+        );
+        assert!(
+            routes.len() >= 13,
+            "the route table looks truncated: {routes:?}"
+        );
+    }
+
+    #[test]
+    fn the_scanner_reads_paths_and_methods() {
+        let yaml = "info:\n  /x:\n    get:\npaths:\n  /a/{id}:\n    get:\n      \
+                    summary: s\n    post:\n  /b:\n    parameters:\ncomponents:\n  /c:\n    get:\n";
+        let got: Vec<_> = documented(yaml).into_iter().collect();
+        let want = vec![
+            ("get".to_string(), "/a/{id}".to_string()),
+            ("post".to_string(), "/a/{id}".to_string()),
+        ];
+        assert_eq!(got, want);
+    }
+}
