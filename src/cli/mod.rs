@@ -2,6 +2,7 @@
 //! its own module.
 
 mod org;
+mod tokens;
 
 use clap::{Parser, Subcommand};
 
@@ -20,11 +21,14 @@ pub enum Command {
     /// The example org and the deterministic agent.
     #[command(flatten)]
     Org(org::OrgCommand),
+    /// Bearer tokens for the coordinator's HTTP API.
+    Tokens(tokens::TokensArgs),
 }
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Org(cmd) => org::run(cmd),
+        Command::Tokens(args) => tokens::run(args),
     }
 }
