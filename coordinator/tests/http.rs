@@ -98,6 +98,13 @@ async fn tokens_are_checked_with_clear_messages() {
     let openapi = send(server.addr, "GET", "/openapi.yaml", &[], b"").await;
     assert_eq!(openapi.status, 200);
     assert!(openapi.text().starts_with("openapi: 3.1"));
+    let wrong_method = send(server.addr, "DELETE", "/v1/runs", &[], b"").await;
+    assert_eq!(wrong_method.status, 405);
+    assert!(
+        wrong_method
+            .error_message()
+            .contains("does not take that method")
+    );
     check(404, "no such route")(send(server.addr, "GET", "/v2/nothing", &[], b"").await);
 }
 
@@ -161,7 +168,7 @@ async fn approval_needs_a_delivered_run() {
     assert_eq!(early.status, 409, "{}", early.text());
     assert!(early.error_message().contains("not delivered"));
 
-    server.fake.advance(&id, RunStatus::Delivered);
+    assert!(server.fake.advance(&id, RunStatus::Delivered));
     let ok = server
         .post(
             &approve,
@@ -208,7 +215,7 @@ async fn events_follow_a_run_until_it_is_delivered() {
     ];
     let mut seen = Vec::new();
     for step in steps {
-        server.fake.advance(&id, step);
+        assert!(server.fake.advance(&id, step));
         seen.push(status(
             stream.next_event().await.expect("an event per update"),
         ));

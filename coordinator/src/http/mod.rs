@@ -10,6 +10,7 @@ mod auth;
 mod body;
 pub mod changes;
 pub mod error;
+pub mod memory;
 mod pages;
 pub mod relay;
 mod relay_tls;

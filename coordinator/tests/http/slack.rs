@@ -132,7 +132,7 @@ async fn ship_acknowledges_at_once_and_posts_progress_to_the_response_url() {
         server.fake.watchers(&id) > 0
     })
     .await;
-    server.fake.advance(&id, RunStatus::Planned);
+    assert!(server.fake.advance(&id, RunStatus::Planned));
     let first = tokio::time::timeout(crate::support::client::DEADLINE, posts.recv())
         .await
         .unwrap()
@@ -141,7 +141,7 @@ async fn ship_acknowledges_at_once_and_posts_progress_to_the_response_url() {
         first["text"].as_str().unwrap().contains("planned"),
         "{first}"
     );
-    server.fake.advance(&id, RunStatus::Delivered);
+    assert!(server.fake.advance(&id, RunStatus::Delivered));
     let second = tokio::time::timeout(crate::support::client::DEADLINE, posts.recv())
         .await
         .unwrap()

@@ -1,16 +1,15 @@
-//! One harness for the HTTP tests: a real server on 127.0.0.1:0 over the fake run service, with a
+//! One harness for the HTTP tests: a real server on 127.0.0.1:0 over the in-memory run service, with a
 //! token per scope.
 
 pub mod client;
-pub mod fake;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use factory_coordinator::http::memory::MemoryRuns;
 use factory_coordinator::http::{HttpConfig, SlackConfig, serve};
 use factory_coordinator::tokens::{Scope, TokenStore};
-use fake::FakeRuns;
 
 pub use client::{Response, send};
 
@@ -25,7 +24,7 @@ pub struct Tokens {
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
-    pub fake: Arc<FakeRuns>,
+    pub fake: Arc<MemoryRuns>,
     pub tokens: Tokens,
     pub store: TokenStore,
     _state: tempfile::TempDir,
@@ -47,7 +46,7 @@ pub async fn start(slack: Option<SlackConfig>, public_pages: bool) -> Server {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let fake = Arc::new(FakeRuns::default());
+    let fake = Arc::new(MemoryRuns::default());
     tokio::spawn(serve(listener, fake.clone(), config));
     Server {
         addr,

@@ -1,10 +1,11 @@
-//! An in-memory run service: runs live in a map, and the test moves them along with `advance`.
+//! An in-memory [`RunApi`]: runs live in a map and move only when `advance` says so. For tests,
+//! benchmarks and demos of the HTTP layer; nothing is durable and no work is done.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use factory_coordinator::http::{ApiError, BoxFuture, RunApi};
+use super::api::{ApiError, BoxFuture, RunApi};
 use protocol::outcome::Outcome;
 use protocol::run::{Approval, RunBudget, RunRecord, RunStatus};
 use tokio::sync::broadcast;
@@ -18,47 +19,56 @@ struct Inner {
     next: u64,
 }
 
-/// The fake service.
+/// The in-memory service.
 #[derive(Default)]
-pub struct FakeRuns {
+pub struct MemoryRuns {
     inner: Mutex<Inner>,
 }
 
-impl FakeRuns {
-    /// Move a run to `status` and tell its watchers.
-    pub fn advance(&self, id: &str, status: RunStatus) {
-        let mut inner = self.inner.lock().unwrap();
-        let run = inner.runs.get_mut(id).expect("advance: no such run");
+impl MemoryRuns {
+    /// Lock the state; a poisoned lock only means a panic elsewhere, and the maps stay usable.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Move a run to `status` and tell its watchers; false when there is no such run.
+    pub fn advance(&self, id: &str, status: RunStatus) -> bool {
+        let mut inner = self.lock();
+        let Some(run) = inner.runs.get_mut(id) else {
+            return false;
+        };
         run.status = status;
         if status.is_final() {
             run.finished_unix_ms = Some(run.submitted_unix_ms + 1);
         }
         let run = run.clone();
         if let Some(tx) = inner.watchers.get(id) {
+            // No receiver is not an error: nobody is watching.
             let _ = tx.send(run);
         }
+        true
     }
 
     /// Give a run a bundle folder.
     pub fn set_bundle(&self, id: &str, dir: PathBuf) {
-        self.inner.lock().unwrap().bundles.insert(id.into(), dir);
+        self.lock().bundles.insert(id.into(), dir);
     }
 
     /// Ids of every run, oldest first.
     pub fn runs_now(&self) -> Vec<String> {
-        self.inner.lock().unwrap().order.clone()
+        self.lock().order.clone()
     }
 
     /// How many receivers watch a run (so a test can wait until a follower has subscribed).
     pub fn watchers(&self, id: &str) -> usize {
-        let inner = self.inner.lock().unwrap();
+        let inner = self.lock();
         inner.watchers.get(id).map_or(0, |tx| tx.receiver_count())
     }
 }
 
-impl RunApi for FakeRuns {
+impl RunApi for MemoryRuns {
     fn submit(&self, outcome: Outcome) -> BoxFuture<'static, Result<String, ApiError>> {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.lock();
         inner.next += 1;
         let id = format!("run-{}", inner.next);
         let record = RunRecord::new(id.clone(), outcome, RunBudget::default(), 1_000);
@@ -69,17 +79,17 @@ impl RunApi for FakeRuns {
     }
 
     fn run(&self, id: String) -> BoxFuture<'static, Result<Option<RunRecord>, ApiError>> {
-        let found = self.inner.lock().unwrap().runs.get(&id).cloned();
+        let found = self.lock().runs.get(&id).cloned();
         Box::pin(async move { Ok(found) })
     }
 
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunRecord>, ApiError>> {
-        let inner = self.inner.lock().unwrap();
+        let inner = self.lock();
         let runs = inner
             .order
             .iter()
             .rev()
-            .map(|id| inner.runs[id].clone())
+            .filter_map(|id| inner.runs.get(id).cloned())
             .collect();
         Box::pin(async move { Ok(runs) })
     }
@@ -89,7 +99,7 @@ impl RunApi for FakeRuns {
         id: String,
         approval: Approval,
     ) -> BoxFuture<'static, Result<RunRecord, ApiError>> {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.lock();
         let result = match inner.runs.get_mut(&id) {
             None => Err(ApiError::NotFound),
             Some(run) if run.status != RunStatus::Delivered => Err(ApiError::Conflict(format!(
@@ -108,15 +118,10 @@ impl RunApi for FakeRuns {
     }
 
     fn watch(&self, id: String) -> Option<broadcast::Receiver<RunRecord>> {
-        self.inner
-            .lock()
-            .unwrap()
-            .watchers
-            .get(&id)
-            .map(|tx| tx.subscribe())
+        self.lock().watchers.get(&id).map(|tx| tx.subscribe())
     }
 
     fn bundle_dir(&self, id: String) -> Option<PathBuf> {
-        self.inner.lock().unwrap().bundles.get(&id).cloned()
+        self.lock().bundles.get(&id).cloned()
     }
 }
