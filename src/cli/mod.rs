@@ -1,6 +1,7 @@
 //! The command line: one top-level parser, with each family of subcommands flattened in from
 //! its own module.
 
+mod bench;
 mod org;
 mod tokens;
 
@@ -23,6 +24,8 @@ pub enum Command {
     Org(org::OrgCommand),
     /// Bearer tokens for the coordinator's HTTP API.
     Tokens(tokens::TokensArgs),
+    /// Benchmarks.
+    Bench(bench::BenchArgs),
 }
 
 /// Run a parsed command line.
@@ -30,5 +33,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Org(cmd) => org::run(cmd),
         Command::Tokens(args) => tokens::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
