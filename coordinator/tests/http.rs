@@ -49,6 +49,9 @@ async fn a_bot_submits_lists_and_reads_a_run() {
     let missing = server.get("/v1/runs/nope", &server.tokens.read).await;
     assert_eq!(missing.status, 404);
     assert!(missing.error_message().contains("no run `nope`"));
+    let garbled = server.get("/v1/runs/%FF", &server.tokens.read).await;
+    assert_eq!(garbled.status, 400, "{}", garbled.text());
+    assert!(garbled.error_message().contains("bad path"));
 }
 
 #[tokio::test]

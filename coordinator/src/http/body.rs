@@ -3,8 +3,9 @@
 //! serde's line and column.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -36,4 +37,18 @@ pub(crate) async fn read_body(req: Request, state: &AppState) -> Result<Bytes, H
             HttpError::BadRequest(format!("cannot read the request body: {rejection}"))
         }
     })
+}
+
+/// Path parameters whose refusals (bad percent-encoding) are JSON errors like every other.
+pub(crate) struct PathParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PathParams<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| PathParams(t))
+            .map_err(|e| HttpError::BadRequest(format!("bad path: {}", e.body_text())))
+    }
 }

@@ -3,12 +3,13 @@
 
 use std::path::{Component, Path as FsPath, PathBuf};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::AppState;
 use super::auth::{Caller, PAGE_COOKIE, Page};
+use super::body::PathParams;
 use super::error::HttpError;
 
 /// Largest bundle file served, in bytes; bundles hold logs, and a runaway log must not be read
@@ -40,14 +41,14 @@ pub(crate) async fn index(
 }
 
 /// `/runs/{id}` without the slash: redirect, so the bundle's relative links resolve.
-pub(crate) async fn run_redirect(_: Caller<Page>, Path(id): Path<String>) -> Redirect {
+pub(crate) async fn run_redirect(_: Caller<Page>, PathParams(id): PathParams<String>) -> Redirect {
     Redirect::permanent(&format!("/runs/{}/", encode_segment(&id)))
 }
 
 pub(crate) async fn run_index(
     caller: Caller<Page>,
     state: State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, HttpError> {
     serve_file(&caller, state, id, "index.html".into()).await
 }
@@ -55,7 +56,7 @@ pub(crate) async fn run_index(
 pub(crate) async fn run_file(
     caller: Caller<Page>,
     state: State<AppState>,
-    Path((id, path)): Path<(String, String)>,
+    PathParams((id, path)): PathParams<(String, String)>,
 ) -> Result<Response, HttpError> {
     serve_file(&caller, state, id, path).await
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use super::AppState;
 use super::api::RunApi;
 use super::auth::{Approve, Caller, Read, Submit};
 use super::body::JsonBody;
+use super::body::PathParams;
 use super::changes::{DecideRequest, SubmitRequest};
 use super::error::HttpError;
 
@@ -82,7 +83,7 @@ pub(crate) async fn list(
 pub(crate) async fn one(
     _: Caller<Read>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<RunRecord>, HttpError> {
     Ok(Json(find(&*state.api, &id).await?))
 }
@@ -90,7 +91,7 @@ pub(crate) async fn one(
 pub(crate) async fn approve(
     caller: Caller<Approve>,
     state: State<AppState>,
-    id: Path<String>,
+    id: PathParams<String>,
     body: JsonBody<DecideRequest>,
 ) -> Result<Json<RunRecord>, HttpError> {
     decide(true, caller.name, state, id, body).await
@@ -99,7 +100,7 @@ pub(crate) async fn approve(
 pub(crate) async fn reject(
     caller: Caller<Approve>,
     state: State<AppState>,
-    id: Path<String>,
+    id: PathParams<String>,
     body: JsonBody<DecideRequest>,
 ) -> Result<Json<RunRecord>, HttpError> {
     decide(false, caller.name, state, id, body).await
@@ -109,7 +110,7 @@ async fn decide(
     approved: bool,
     by: String,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<DecideRequest>,
 ) -> Result<Json<RunRecord>, HttpError> {
     if req
@@ -137,7 +138,7 @@ async fn decide(
 pub(crate) async fn events(
     _: Caller<Read>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, HttpError> {
     // Subscribe before reading the current state, so no update can fall between the two.
     let updates = state.api.watch(id.clone());
