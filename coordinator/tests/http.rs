@@ -8,6 +8,8 @@ mod pages;
 mod slack;
 mod support;
 
+use std::time::Duration;
+
 use protocol::run::RunStatus;
 use support::{send, start};
 
@@ -233,4 +235,20 @@ async fn events_follow_a_run_until_it_is_delivered() {
         .get("/v1/runs/nope/events", &server.tokens.read)
         .await;
     assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn a_trickling_client_is_cut_off() {
+    let server =
+        support::start_with(None, |c| c.request_timeout = Duration::from_millis(200)).await;
+    // Promise a body and never send it.
+    let auth = format!("Bearer {}", server.tokens.submit);
+    let headers = [("Authorization", auth.as_str()), ("Content-Length", "100")];
+    let started = std::time::Instant::now();
+    let open = support::client::open(server.addr, "POST", "/v1/runs", &headers, b"");
+    let r = tokio::time::timeout(support::client::DEADLINE, open)
+        .await
+        .expect("the server must answer a stalled request by itself");
+    assert_eq!(r.status, 503, "{:?}", r.headers);
+    assert!(started.elapsed() >= Duration::from_millis(200));
 }

@@ -19,9 +19,10 @@ pub mod slack;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::handler::Handler;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -39,6 +40,9 @@ pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
 /// Default limit on request bodies: 64 KiB is far more than an outcome or a slash command needs.
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
 
+/// Default time a request may take until its answer starts.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How the HTTP API is set up.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -51,6 +55,9 @@ pub struct HttpConfig {
     pub public_pages: bool,
     /// Limit on request bodies in bytes; larger ones get 413. Default [`DEFAULT_BODY_LIMIT_BYTES`].
     pub body_limit_bytes: usize,
+    /// Time a request may take until its answer starts (an event stream's body may then run on);
+    /// over it the answer is 503. Default [`DEFAULT_REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -62,6 +69,7 @@ impl HttpConfig {
             slack,
             public_pages: false,
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -80,6 +88,7 @@ pub async fn serve(
     config: HttpConfig,
 ) -> std::io::Result<()> {
     let limit = config.body_limit_bytes;
+    let timeout = config.request_timeout;
     let state = AppState {
         api,
         config: Arc::new(config),
@@ -89,6 +98,7 @@ pub async fn serve(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(timeout, deadline))
         .with_state(state);
     tracing::info!(addr = ?listener.local_addr().ok(), "http.serve");
     axum::serve(listener, app).await
@@ -151,6 +161,23 @@ async fn health() -> impl IntoResponse {
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML)
+}
+
+/// Bound every request: a stuck run service or a client trickling its body gets 503, not a
+/// connection held forever.
+async fn deadline(
+    State(timeout): State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => HttpError::Unavailable(format!(
+            "the request took longer than {} ms",
+            timeout.as_millis()
+        ))
+        .into_response(),
+    }
 }
 
 async fn not_found() -> HttpError {

@@ -32,9 +32,17 @@ pub struct Server {
 
 /// Start a server; `slack` turns the slash command on.
 pub async fn start(slack: Option<SlackConfig>, public_pages: bool) -> Server {
+    start_with(slack, |c| c.public_pages = public_pages).await
+}
+
+/// Start a server after `adjust` changed its configuration.
+pub async fn start_with(
+    slack: Option<SlackConfig>,
+    adjust: impl FnOnce(&mut HttpConfig),
+) -> Server {
     let state = tempfile::tempdir().expect("tempdir");
     let mut config = HttpConfig::new(state.path().to_path_buf(), slack);
-    config.public_pages = public_pages;
+    adjust(&mut config);
     let store = config.tokens.clone();
     let tokens = Tokens {
         read: store.add("reader", vec![Scope::Read]).unwrap(),
