@@ -31,3 +31,15 @@ pub(crate) async fn connect(host: &str, tcp: TcpStream) -> std::io::Result<TlsSt
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     TlsConnector::from(config()?).connect(name, tcp).await
 }
+
+#[cfg(test)]
+mod tests {
+    /// The provider and the roots load without a process-level provider installed (the trap of
+    /// two rustls providers in one build).
+    #[test]
+    fn the_client_config_builds_with_roots() {
+        let config = super::config().unwrap();
+        assert!(config.alpn_protocols.is_empty());
+        assert!(!webpki_roots::TLS_SERVER_ROOTS.is_empty());
+    }
+}
