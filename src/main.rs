@@ -41,6 +41,8 @@ enum Command {
     Runs(cli::runs::RunsArgs),
     /// Print the plan for an outcome against an org, without running it.
     Plan(cli::runs::PlanArgs),
+    /// Bearer tokens for the coordinator's HTTP API.
+    Tokens(cli::tokens::TokensArgs),
     /// The example org and the deterministic agent.
     #[command(flatten)]
     Org(cli::org::OrgCommand),
@@ -57,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Command::Status(args) => cli::cluster::block_on(cli::cluster::status(args)),
         Command::Cluster(args) => cli::cluster::block_on(cli::cluster::cluster(args)),
         Command::Org(cmd) => cli::org::run(cmd),
+        Command::Tokens(args) => cli::tokens::run(args),
         Command::Demo(args) => cli::cluster::block_on(cli::demo::demo(args)),
         Command::Ship(args) => cli::cluster::block_on(cli::runs::ship(args)),
         Command::Runs(args) => cli::cluster::block_on(cli::runs::runs(args)),

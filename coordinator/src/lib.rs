@@ -8,6 +8,7 @@
 pub mod artifacts;
 pub mod client;
 pub mod driver;
+pub mod http;
 pub mod ids;
 pub mod membership;
 pub mod runs;
@@ -15,6 +16,7 @@ pub mod server;
 pub mod service;
 pub mod shards;
 pub mod state;
+pub mod tokens;
 
 pub use server::{Coordinator, CoordinatorConfig, CoordinatorError};
 

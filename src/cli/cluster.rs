@@ -34,6 +34,12 @@ pub struct CoordinatorArgs {
     /// Agent for every task: `sim`, `claude-code`, `codex`, `aider`, `custom:<argv>`.
     #[arg(long, default_value = "sim")]
     agent: String,
+    /// Serve the HTTP API (chat bots, reviewer pages) on this TCP address; needs --org.
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// Serve the reviewer pages without a token.
+    #[arg(long)]
+    public_pages: bool,
 }
 
 /// Arguments of `factory node`.
@@ -134,6 +140,29 @@ pub async fn coordinator(args: CoordinatorArgs) -> Result<()> {
         "coordinator listening on {}",
         coordinator.local_addr()?
     ))?;
+    if let Some(http) = args.http {
+        let Some(runs) = coordinator.runs().cloned() else {
+            bail!("--http needs --org: the HTTP API serves runs");
+        };
+        let listener = tokio::net::TcpListener::bind(http)
+            .await
+            .with_context(|| format!("binding {http}"))?;
+        let state = args
+            .state
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("factory-state"));
+        let slack = coordinator::http::slack::SlackConfig::from_env()?;
+        let mut config = coordinator::http::HttpConfig::new(std::path::absolute(state)?, slack);
+        config.public_pages = args.public_pages;
+        ready(&format!("http listening on {}", listener.local_addr()?))?;
+        tokio::spawn(async move {
+            if let Err(e) =
+                coordinator::http::serve(listener, std::sync::Arc::new(runs), config).await
+            {
+                tracing::error!(error = %e, "http server stopped");
+            }
+        });
+    }
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod demo;
 pub mod org;
 pub mod runs;
+pub mod tokens;
 
 use std::io::IsTerminal;
 

@@ -5,6 +5,7 @@
 //! [`steps::ClusterSteps`] and feeds results back. Every transition is written to the store before
 //! its effects run, so a restarted coordinator resumes each run from the last step it recorded.
 
+mod api;
 pub mod bundle;
 pub mod machine;
 pub mod record;

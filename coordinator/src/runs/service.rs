@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     pub(crate) endpoint: Endpoint,
     pub(crate) coordinator: ActorRef<CoordinatorMsg>,
     updates: DashMap<String, broadcast::Sender<RunRecord>>,
+    /// Bundle folders of finished runs, so pages can be served without a store read.
+    bundles: DashMap<String, PathBuf>,
 }
 
 /// Runs: submit, query, follow. Cheap to clone.
@@ -87,11 +89,18 @@ impl RunService {
                 endpoint,
                 coordinator,
                 updates: DashMap::new(),
+                bundles: DashMap::new(),
             }),
         };
         let store = service.inner.store.clone();
         let runs = blocking(move || store.list()).await??;
         for run in runs {
+            if let Some(dir) = &run.bundle_dir {
+                service
+                    .inner
+                    .bundles
+                    .insert(run.id.clone(), PathBuf::from(dir));
+            }
             if !run.status.is_final() || run.bundle_dir.is_none() {
                 tracing::info!(run = %run.id, status = ?run.status, "resuming run");
                 service.spawn_driver(run);
@@ -161,13 +170,11 @@ impl RunService {
     }
 
     /// Where a run's bundle is, once written.
-    pub async fn bundle_dir(&self, id: &str) -> Option<PathBuf> {
-        self.get(id)
-            .await
-            .ok()
-            .flatten()?
-            .bundle_dir
-            .map(PathBuf::from)
+    pub fn known_bundle(&self, id: &str) -> Option<PathBuf> {
+        self.inner
+            .bundles
+            .get(id)
+            .map(|p| p.clone())
             .filter(|p| p.is_dir())
     }
 

@@ -4,6 +4,7 @@
 //! share a runtime), waits for its readiness line, and times calls over real QUIC with mutual TLS.
 
 mod baseline;
+mod http;
 mod measure;
 
 use actors::net::{Endpoint, EndpointConfig, Identity, PingHandler, Validity, certs};
@@ -25,6 +26,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         seconds: u64,
     },
+    /// Requests per second and latency of the HTTP API over loopback keep-alive connections.
+    Http {
+        /// Requests per scenario.
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
 }
 
 /// Arguments of the hidden `bench-rpc-server` subcommand.
@@ -45,6 +55,10 @@ const IN_FLIGHT: usize = 64;
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Rpc { seconds } => rpc(Duration::from_secs(seconds)),
+        BenchCommand::Http {
+            requests,
+            concurrency,
+        } => http::run(requests, concurrency),
     }
 }
 
