@@ -3,7 +3,7 @@
 //!
 //! `cargo test --test chaos` runs `CHAOS_SEEDS` seeds (default below) and prints a table. A
 //! failing seed prints `CHAOS_SEED=<n>`; running with that variable set replays exactly that
-//! seed and prints its scenario.
+//! seed and prints its scenario (and, with `CHAOS_LOG=1`, every event).
 
 mod config;
 mod failover;
@@ -61,7 +61,10 @@ fn chaos() {
     if let Some(seed) = single {
         println!("replaying {:#?}", config::Scenario::from_seed(seed));
     }
-    let outcomes = run_all(&seeds);
+    let outcomes = match single {
+        Some(seed) => vec![sim::run_seed_logged(seed, env_u64("CHAOS_LOG") == Some(1))],
+        None => run_all(&seeds),
+    };
     let mut total = Stats::default();
     for o in &outcomes {
         total.add(&o.stats);
@@ -72,7 +75,10 @@ fn chaos() {
         total.table(config::FAILOVER_BOUND_MS)
     );
     let failed: Vec<&SimOutcome> = outcomes.iter().filter(|o| o.violation.is_some()).collect();
-    for o in failed.iter().take(10) {
+    for o in failed
+        .iter()
+        .take(env_u64("CHAOS_SHOW").unwrap_or(10) as usize)
+    {
         if let Some(v) = &o.violation {
             println!("CHAOS_SEED={} broke {v}", o.seed);
         }

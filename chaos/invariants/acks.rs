@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use coordinator::runs::RunRecord;
+use coordinator::runs::{RunRecord, TaskState};
 
 use super::{Invariant, Violation};
 
@@ -41,6 +41,37 @@ impl AckLog {
             )),
             None => Ok(()),
         }
+    }
+
+    /// A restarted run took its `Input::Start` step from `before` to `after`. Resuming re-sends
+    /// what was in flight; it must not spend budget the acknowledged record already spent:
+    /// neither a verification round nor a task attempt.
+    pub fn resumed(&self, before: &RunRecord, after: &RunRecord) -> Result<(), Violation> {
+        let spent = |r: &RunRecord| {
+            let attempts: u32 = r
+                .tasks
+                .iter()
+                .filter(|t| t.state != TaskState::Waiting)
+                .map(|t| t.attempts)
+                .sum();
+            (r.verify_rounds, attempts)
+        };
+        if spent(after) != spent(before) && !after.status.is_final() {
+            return Err(Violation::new(
+                Invariant::NoAckedStepLost,
+                format!(
+                    "{} resumed from {:?} (round {}, last event {:?}) and spent budget again: \
+                     (rounds, attempts) went from {:?} to {:?}",
+                    after.id,
+                    before.status,
+                    before.verify_rounds,
+                    before.events.last().map(|e| e.kind.as_str()),
+                    spent(before),
+                    spent(after)
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

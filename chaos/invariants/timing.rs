@@ -72,6 +72,13 @@ impl FailoverClock {
         self.pending.remove(key);
     }
 
+    /// The nodes that are healthy right now (another node was just lost). The bound assumes a
+    /// live node to fail over to, so a loss with no other healthy node is not timed.
+    pub fn healthy(&mut self, healthy: &[String]) {
+        self.pending
+            .retain(|_, p| healthy.iter().any(|n| *n != p.node));
+    }
+
     /// Stop timing everything lost on `node` (it came back).
     pub fn recovered(&mut self, node: &str) {
         self.pending.retain(|_, p| p.node != node);
@@ -141,6 +148,9 @@ mod tests {
         let mut clock = FailoverClock::default();
         clock.lost(key(), "n1", 0);
         clock.recovered("n1");
+        assert!(clock.sent(&key(), "n2", 99_999, |_| 1).is_ok());
+        clock.lost(key(), "n1", 0);
+        clock.healthy(&["n1".to_owned()]);
         assert!(clock.sent(&key(), "n2", 99_999, |_| 1).is_ok());
         assert_eq!(clock.measured, 0);
     }

@@ -324,8 +324,11 @@ impl Sim {
                 .machines
                 .insert(*idx, RunMachine::new(record.clone()));
         }
-        for (idx, _) in stored {
+        for (idx, before) in stored {
             self.step_run(idx, Input::Start)?;
+            if let Some(after) = self.coord.store.get(&idx) {
+                self.checks.acks.resumed(&before, after)?;
+            }
         }
         Ok(())
     }

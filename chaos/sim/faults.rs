@@ -86,9 +86,18 @@ impl Sim {
         self.coord_restart()
     }
 
-    /// Start timing the failover of everything the coordinator has running on `node`.
+    /// Start timing the failover of everything the coordinator has running on `node`; stop
+    /// timing losses that no longer have another healthy node to go to.
     fn lost(&mut self, node: usize) {
-        if !self.coord.up {
+        let healthy: Vec<String> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| *i != node && !n.crashed && !n.paused && !n.partitioned)
+            .map(|(_, n)| n.name.as_str().to_owned())
+            .collect();
+        self.checks.failover.healthy(&healthy);
+        if !self.coord.up || healthy.is_empty() {
             return;
         }
         let name = self.nodes[node].name.as_str().to_owned();

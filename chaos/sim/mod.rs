@@ -185,6 +185,7 @@ pub struct Sim {
     stats: Stats,
     trace: Trace,
     liveness: Liveness,
+    log: bool,
 }
 
 fn membership_config() -> MembershipConfig {
@@ -196,7 +197,13 @@ fn membership_config() -> MembershipConfig {
 
 /// Run one seed to its end and check every invariant along the way.
 pub fn run_seed(seed: u64) -> SimOutcome {
+    run_seed_logged(seed, false)
+}
+
+/// [`run_seed`], printing every event as it is handled when `log` is set (for replays).
+pub fn run_seed_logged(seed: u64, log: bool) -> SimOutcome {
     let mut sim = Sim::new(Scenario::from_seed(seed));
+    sim.log = log;
     let violation = sim.run().err();
     sim.stats.violations += u64::from(violation.is_some());
     if violation
@@ -270,6 +277,7 @@ impl Sim {
             stats: Stats::default(),
             trace: Trace::default(),
             liveness,
+            log: false,
             scenario,
         }
     }
@@ -316,7 +324,11 @@ impl Sim {
                 break;
             }
             self.now = t;
-            self.trace.push(&format!("{t} {event:?}"));
+            let line = format!("{t} {event:?}");
+            if self.log {
+                println!("{line}");
+            }
+            self.trace.push(&line);
             self.stats.events += 1;
             self.handle(event)?;
             if !self.faults_on && self.runs_done == self.runs.len() {
