@@ -18,7 +18,7 @@ use stats::Stats;
 
 /// Seeds per `cargo test` run: enough to see every fault many times over, small enough to stay
 /// well under a minute in a debug build on two cores.
-const DEFAULT_SEEDS: u64 = 300;
+const DEFAULT_SEEDS: u64 = 1500;
 
 fn env_u64(name: &str) -> Option<u64> {
     let value = std::env::var(name).ok()?;

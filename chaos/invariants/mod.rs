@@ -20,7 +20,7 @@ pub enum Invariant {
     OneOwnerPerEpoch,
     /// A shard's epoch never decreases.
     EpochsRise,
-    /// A result was admitted from a node that did not own the repo at the result's epoch.
+    /// A result was admitted from other than the repo's owner under its latest epoch.
     AdmittedFromOwner,
     /// A persisted (acknowledged) step survives a coordinator restart, and no later write
     /// removes what an earlier one recorded.

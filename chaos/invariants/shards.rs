@@ -1,5 +1,5 @@
 //! One owner per repo per epoch, epochs never fall, and results are admitted only from the
-//! owner of their epoch.
+//! repo's owner under its latest epoch.
 
 use std::collections::BTreeMap;
 
@@ -47,17 +47,22 @@ impl ShardHistory {
         Ok(())
     }
 
-    /// A result under `epoch` from `node` was admitted for `repo`.
+    /// A result under `epoch` from `node` was admitted for `repo`: that must be the repo's
+    /// latest epoch and `node` its owner then. A former owner's result, even for the attempt
+    /// the run is waiting for, was produced while another node may hold the repo.
     pub fn admitted(&self, repo: &RepoName, epoch: Epoch, node: &NodeId) -> Result<(), Violation> {
-        match self.owners.get(&(repo.clone(), epoch)) {
-            Some(owner) if owner == node => Ok(()),
-            other => Err(Violation::new(
-                Invariant::AdmittedFromOwner,
-                format!(
-                    "{node}'s result for {repo} at epoch {epoch} admitted; owner was {other:?}"
-                ),
-            )),
+        let latest = self.latest.get(repo).copied();
+        let owner = self.owners.get(&(repo.clone(), epoch));
+        if latest == Some(epoch) && owner == Some(node) {
+            return Ok(());
         }
+        Err(Violation::new(
+            Invariant::AdmittedFromOwner,
+            format!(
+                "{node}'s result for {repo} at epoch {epoch} admitted; latest epoch {latest:?}, \
+                 owner at {epoch} {owner:?}"
+            ),
+        ))
     }
 }
 
@@ -114,7 +119,9 @@ mod tests {
         h.observe(&[shard("api", Some("a"), 1)]).expect("fine");
         h.observe(&[shard("api", Some("b"), 2)]).expect("fine");
         let api = RepoName::new("api");
-        assert!(h.admitted(&api, Epoch(1), &NodeId::new("a")).is_ok());
+        assert!(h.admitted(&api, Epoch(2), &NodeId::new("b")).is_ok());
+        // The former owner, under the epoch it did own: late, so refused.
+        assert!(h.admitted(&api, Epoch(1), &NodeId::new("a")).is_err());
         assert!(h.admitted(&api, Epoch(2), &NodeId::new("a")).is_err());
         assert!(h.admitted(&api, Epoch(7), &NodeId::new("b")).is_err());
     }

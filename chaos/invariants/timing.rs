@@ -19,13 +19,24 @@ struct Pending {
 #[derive(Default, Debug)]
 pub struct FailoverClock {
     pending: BTreeMap<AttemptKey, Pending>,
-    /// The longest failover measured, in ms.
-    pub longest_ms: Ms,
+    /// The longest failover measured, in ms, and the bound it had.
+    pub longest_ms: (Ms, Ms),
+    /// The longest among failovers with the base bound (no coordinator restart in the window).
+    pub longest_plain_ms: Ms,
+    base_bound_ms: Ms,
     /// Failovers measured.
     pub measured: u64,
 }
 
 impl FailoverClock {
+    /// A clock whose plain (restart-free) bound is `base_bound_ms`.
+    pub fn new(base_bound_ms: Ms) -> Self {
+        FailoverClock {
+            base_bound_ms,
+            ..FailoverClock::default()
+        }
+    }
+
     /// `node` was lost at `now` while running `key`.
     pub fn lost(&mut self, key: AttemptKey, node: &str, now: Ms) {
         self.pending.entry(key).or_insert(Pending {
@@ -53,7 +64,10 @@ impl FailoverClock {
         let limit = bound(p.lost_at);
         self.pending.remove(key);
         self.measured += 1;
-        self.longest_ms = self.longest_ms.max(took);
+        self.longest_ms = self.longest_ms.max((took, limit));
+        if limit <= self.base_bound_ms {
+            self.longest_plain_ms = self.longest_plain_ms.max(took);
+        }
         if took > limit {
             return Err(Violation::new(
                 Invariant::FailoverBound,

@@ -273,7 +273,10 @@ impl Sim {
             repos,
             runs,
             runs_done: 0,
-            checks: Checks::default(),
+            checks: Checks {
+                failover: FailoverClock::new(config::FAILOVER_BOUND_MS),
+                ..Checks::default()
+            },
             stats: Stats::default(),
             trace: Trace::default(),
             liveness,
@@ -429,6 +432,7 @@ impl Sim {
         self.stats.longest_settle_ms = last.unwrap_or(0).saturating_sub(self.liveness.faults_stop);
         self.stats.liveness_bound_ms = self.liveness.bound;
         self.stats.longest_failover_ms = self.checks.failover.longest_ms;
+        self.stats.longest_plain_failover_ms = self.checks.failover.longest_plain_ms;
         self.stats.failovers = self.checks.failover.measured;
         for r in &self.runs {
             if r.finished_at.is_none() {
