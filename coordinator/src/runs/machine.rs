@@ -164,7 +164,11 @@ impl RunMachine {
                         _ => None,
                     })
                     .collect();
-                if effects.is_empty() {
+                if effects.is_empty() && self.run.status == RunStatus::Verifying {
+                    // A round or the bundle was in flight; ask for it again rather than opening
+                    // a new round, which would spend verification budget on every restart.
+                    effects = self.resume_verifying();
+                } else if effects.is_empty() {
                     effects = self.after_changes(now);
                 }
                 effects
@@ -174,6 +178,30 @@ impl RunMachine {
             }
             RunStatus::Delivered | RunStatus::Failed => Vec::new(),
         }
+    }
+
+    /// What a run found `Verifying` was waiting for: the bundle once every task is verified
+    /// (the final round passed), otherwise the current round.
+    fn resume_verifying(&self) -> Vec<Effect> {
+        if self
+            .run
+            .tasks
+            .iter()
+            .all(|t| t.state == TaskState::Verified)
+        {
+            return vec![Effect::Bundle];
+        }
+        let tasks = self
+            .run
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.state, TaskState::Changed | TaskState::Verified))
+            .map(|t| t.id.clone())
+            .collect();
+        vec![Effect::Verify {
+            round: self.run.verify_rounds,
+            tasks,
+        }]
     }
 
     fn task_finished(&mut self, now: u64, task_id: &str, result: TaskResult) -> Vec<Effect> {
