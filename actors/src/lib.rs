@@ -12,4 +12,5 @@ pub mod example;
 pub mod remote;
 pub mod simagent;
 pub mod supervise;
+pub mod telemetry;
 pub mod verify;
