@@ -3,7 +3,7 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// A software factory: the control plane around coding agents.
 #[derive(Debug, Parser)]
@@ -49,8 +49,11 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    cli::init_tracing();
-    match Cli::parse().command {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Kept to the end of `main`: dropping it flushes the spans still queued for export.
+    let _telemetry = cli::init_tracing(matches.subcommand_name().unwrap_or("cli"));
+    match cli.command {
         Command::Certs(cmd) => cli::certs::run(cmd),
         Command::Bench(cmd) => cli::bench::run(cmd),
         Command::BenchRpcServer(args) => cli::bench::serve(args),

@@ -15,4 +15,5 @@ pub mod plan;
 pub mod remote;
 pub mod simagent;
 pub mod supervise;
+pub mod telemetry;
 pub mod verify;

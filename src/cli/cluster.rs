@@ -104,6 +104,24 @@ pub fn block_on(command: impl std::future::Future<Output = Result<()>>) -> Resul
         .block_on(command)
 }
 
+/// Listens for ctrl-c or SIGTERM from now on; the returned future ends when either arrives.
+/// Either ends the subcommand normally, so everything is dropped in order and `main` flushes
+/// telemetry on its way out (a default SIGTERM would kill the process with spans still queued).
+/// Call it before printing the readiness line: a signal sent right after it must not find the
+/// default disposition still in place.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for ctrl-c")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("shutting down");
+    })
+}
+
 /// Print a line to stdout and flush, so a parent process waiting for it sees it now.
 fn ready(line: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -113,6 +131,7 @@ fn ready(line: &str) -> Result<()> {
 }
 
 pub async fn coordinator(args: CoordinatorArgs) -> Result<()> {
+    let shutdown = shutdown_signal()?;
     let mut config = CoordinatorConfig::new(args.listen, args.certs);
     config.name = args.name;
     config.repos = args.repos.into_iter().map(RepoName::new).collect();
@@ -163,11 +182,12 @@ pub async fn coordinator(args: CoordinatorArgs) -> Result<()> {
             }
         });
     }
-    tokio::signal::ctrl_c().await?;
+    shutdown.await;
     Ok(())
 }
 
 pub async fn node(args: NodeArgs) -> Result<()> {
+    let shutdown = shutdown_signal()?;
     let mut config = NodeConfig::new(args.name.clone(), args.join, args.certs);
     config.capacity = args.capacity;
     config.listen = args.listen;
@@ -187,7 +207,7 @@ pub async fn node(args: NodeArgs) -> Result<()> {
         args.join,
         node.local_addr()?
     ))?;
-    tokio::signal::ctrl_c().await?;
+    shutdown.await;
     Ok(())
 }
 

@@ -66,9 +66,15 @@ pub struct Proc {
 impl Proc {
     /// Start `factory <args>`; `name` labels its output in failure reports.
     pub fn spawn(name: &str, args: &[&str]) -> Proc {
+        Proc::spawn_with_env(name, args, &[])
+    }
+
+    /// Start `factory <args>` with extra environment variables.
+    pub fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut child = Command::new(factory_bin())
             .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -119,6 +125,14 @@ impl Proc {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Ask the process to stop with SIGTERM, as an orchestrator would; it should shut down
+    /// cleanly (see `wait_exit`).
+    pub fn terminate(&self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32)
+            .expect("a child process id is positive");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     }
 
     /// Wait for the process to exit on its own.

@@ -3,6 +3,7 @@
 use crate::net::error::NetError;
 use crate::net::server::unix_ms;
 use crate::net::wire::{ReadFailure, read_envelope, write_envelope};
+use crate::telemetry;
 use protocol::{Body, Envelope, NodeId};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -49,23 +50,33 @@ impl Peer {
     }
 
     /// Sends a full request envelope and waits for its reply until the envelope's deadline.
-    pub async fn request(&self, req: Envelope) -> Result<Envelope, NetError> {
+    /// Runs in an `rpc.client` span whose trace context goes into the envelope's headers
+    /// (unless the caller already set a `traceparent`).
+    pub async fn request(&self, mut req: Envelope) -> Result<Envelope, NetError> {
+        let span = telemetry::client_span(&self.addr(), &mut req);
         let budget = budget(&req)?;
         let max = self.max_frame;
-        with_deadline(budget, async {
-            let (send, recv) = self.conn.open_bi().await?;
-            exchange(send, recv, &req, max).await
-        })
+        traced(
+            span,
+            with_deadline(budget, async {
+                let (send, recv) = self.conn.open_bi().await?;
+                exchange(send, recv, &req, max).await
+            }),
+        )
         .await
     }
 
-    /// Sends a one-way message on its own stream.
-    pub async fn send(&self, msg: Envelope) -> Result<(), NetError> {
+    /// Sends a one-way message on its own stream, in an `rpc.client` span like [`Peer::request`].
+    pub async fn send(&self, mut msg: Envelope) -> Result<(), NetError> {
+        let span = telemetry::client_span(&self.addr(), &mut msg);
         let budget = budget(&msg)?;
-        with_deadline(budget, async {
-            let mut send = self.conn.open_uni().await?;
-            write_envelope(&mut send, &msg, self.max_frame).await
-        })
+        traced(
+            span,
+            with_deadline(budget, async {
+                let mut send = self.conn.open_uni().await?;
+                write_envelope(&mut send, &msg, self.max_frame).await
+            }),
+        )
         .await
     }
 }
@@ -103,6 +114,19 @@ pub(crate) async fn with_deadline<T>(
             after_ms: budget.as_millis() as u64,
         }),
     }
+}
+
+/// Runs `fut` inside `span`, recording a failure on the span.
+pub(crate) async fn traced<T>(
+    span: tracing::Span,
+    fut: impl Future<Output = Result<T, NetError>>,
+) -> Result<T, NetError> {
+    use tracing::Instrument;
+    let result = fut.instrument(span.clone()).await;
+    if let Err(error) = &result {
+        telemetry::record_error(&span, error);
+    }
+    result
 }
 
 /// Writes `req` on an opened stream pair and reads the one reply.

@@ -1,12 +1,15 @@
 //! [`Endpoint`]: one UDP socket that serves requests and makes calls, with a connection cache.
 
-use crate::net::client::{Peer, budget, deadline_after, exchange, into_body, with_deadline};
+use crate::net::client::{
+    Peer, budget, deadline_after, exchange, into_body, traced, with_deadline,
+};
 use crate::net::config::EndpointConfig;
 use crate::net::error::NetError;
 use crate::net::handler::{DynHandler, Handler};
 use crate::net::server::{Shared, accept_loop};
 use crate::net::stats::Stats;
 use crate::net::tls::{Identity, client_config, connection_peer, server_config};
+use crate::telemetry;
 use dashmap::DashMap;
 use protocol::{Body, Envelope, NodeId, PROTOCOL_VERSION};
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
@@ -236,13 +239,19 @@ impl Endpoint {
 
     /// Sends a request envelope to `addr` over the cached connection and returns the reply;
     /// the envelope's deadline bounds the whole call, connecting included.
-    pub async fn request(&self, addr: SocketAddr, req: Envelope) -> Result<Envelope, NetError> {
+    /// Runs in an `rpc.client` span whose trace context goes into the envelope's headers (unless
+    /// the caller already set a `traceparent`).
+    pub async fn request(&self, addr: SocketAddr, mut req: Envelope) -> Result<Envelope, NetError> {
+        let span = telemetry::client_span(&addr, &mut req);
         let budget = budget(&req)?;
         let max = self.inner.config.max_frame;
-        with_deadline(budget, async {
-            let (send, recv) = self.open_bi(addr).await?;
-            exchange(send, recv, &req, max).await
-        })
+        traced(
+            span,
+            with_deadline(budget, async {
+                let (send, recv) = self.open_bi(addr).await?;
+                exchange(send, recv, &req, max).await
+            }),
+        )
         .await
     }
 

@@ -5,10 +5,11 @@ use crate::net::handler::{DynHandler, PeerInfo};
 use crate::net::stats::Stats;
 use crate::net::tls::connection_peer;
 use crate::net::wire::{ReadFailure, read_envelope, write_envelope};
+use crate::telemetry;
 use protocol::{Body, DecodeError, Envelope, ErrorCode, NodeId, PROTOCOL_VERSION};
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{debug, warn};
+use tracing::{Instrument, debug, warn};
 
 /// QUIC application close code sent when a connection's hello is refused.
 pub const CLOSE_HELLO_REFUSED: u32 = 1;
@@ -168,8 +169,20 @@ async fn serve_request(
     }
 }
 
-/// Runs the handler under the request's deadline.
+/// Runs the handler under the request's deadline, inside an `rpc.server` span whose parent is
+/// the caller's span (from the envelope's trace context headers).
 async fn answer(req: Envelope, peer: PeerInfo, shared: &Shared) -> Envelope {
+    let span = telemetry::server_span(&peer.node, &req);
+    let reply = answer_in_span(req, peer, shared)
+        .instrument(span.clone())
+        .await;
+    if let Body::Error { code, detail } = &reply.body {
+        telemetry::record_error(&span, &format_args!("{code:?}: {detail}"));
+    }
+    reply
+}
+
+async fn answer_in_span(req: Envelope, peer: PeerInfo, shared: &Shared) -> Envelope {
     let now = unix_ms();
     if req.expired_at(now) {
         return req.reply(Body::error(
@@ -198,7 +211,10 @@ async fn serve_message(mut recv: quinn::RecvStream, peer: PeerInfo, shared: Arc<
         Ok(msg) if msg.expired_at(unix_ms()) => {
             debug!(peer = %peer.node, target = %msg.target, "net.stream dropped expired message");
         }
-        Ok(msg) => shared.handler.notify_dyn(peer, msg).await,
+        Ok(msg) => {
+            let span = telemetry::server_span(&peer.node, &msg);
+            shared.handler.notify_dyn(peer, msg).instrument(span).await
+        }
         Err(ReadFailure::Decode(error)) => {
             warn!(peer = %peer.node, addr = %peer.addr, %error, "net.stream rejected frame");
             shared.stats.update(|s| s.frames_rejected += 1);
