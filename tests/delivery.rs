@@ -1,5 +1,6 @@
 //! Delivery, piece by piece, on the generated example org with the real `factory sim-agent`
-//! process: a RepoAgent attempt changes a repo, pushes its branch and runs the repo's checks.
+//! process: a RepoAgent attempt changes a repo, pushes its branch and runs the repo's checks;
+//! and the whole delivery with the coordinator and nodes as separate processes.
 
 use std::time::Duration;
 
@@ -129,4 +130,156 @@ async fn a_missing_origin_is_a_failed_attempt_naming_it() {
     let done = run_task(&config(&dir.path().join("work")), &a).await;
     assert!(!done.result.ok);
     assert!(done.result.error.unwrap_or_default().contains("nope.git"));
+}
+
+mod support;
+
+/// The same delivery with the coordinator and two nodes as separate processes of the real binary,
+/// driven by `factory ship`: every task ran on the node that owns its repo's shard, and the two
+/// independent reader tasks overlapped in time.
+#[test]
+fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
+    use support::{Certs, Proc, scratch, start_node, status};
+    let (_keep, dir) = scratch();
+    let certs = Certs::new();
+    certs.issue(&["coordinator", "admin"]);
+    let out = std::process::Command::new(support::factory_bin())
+        .args([
+            "example-org",
+            "--out",
+            &dir.join("org").display().to_string(),
+        ])
+        .output()
+        .expect("example-org");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let org = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let state = dir.join("state").display().to_string();
+    let coordinator = Proc::spawn(
+        "coordinator",
+        &[
+            "coordinator",
+            "--listen",
+            "127.0.0.1:0",
+            "--certs",
+            &certs.arg(),
+            "--org",
+            &org,
+            "--state",
+            &state,
+        ],
+    );
+    let line = coordinator.wait_stdout("coordinator listening on ", Duration::from_secs(30));
+    let addr = line.rsplit(' ').next().expect("addr").to_string();
+    let _nodes: Vec<Proc> = ["node-a", "node-b"]
+        .iter()
+        .map(|n| start_node(&certs, &addr, n))
+        .collect();
+    support::wait_until("both nodes own repos", Duration::from_secs(20), || {
+        let s = status(&certs, &addr);
+        let owned = s["shards"]
+            .as_array()?
+            .iter()
+            .all(|sh| !sh["owner"].is_null());
+        let up = s["nodes"]
+            .as_array()?
+            .iter()
+            .filter(|n| n["up"] == true)
+            .count();
+        (owned && up == 2).then_some(())
+    });
+    let owners: std::collections::BTreeMap<String, String> = status(&certs, &addr)["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .map(|s| {
+            (
+                s["repo"].as_str().unwrap_or("").to_string(),
+                s["owner"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+
+    let ship = std::process::Command::new(support::factory_bin())
+        .args([
+            "ship",
+            "--coordinator",
+            &addr,
+            "--certs",
+            &certs.arg(),
+            "--name",
+            "admin",
+        ])
+        .args([
+            "--title",
+            "expose the order creation time to the dashboard and the email worker",
+        ])
+        .args([
+            "--change",
+            "add orders.v1 createdAt string:date-time",
+            "--change",
+            "add order-events.v1 createdAt string:date-time",
+        ])
+        .output()
+        .expect("ship");
+    let shipped = String::from_utf8_lossy(&ship.stdout).into_owned();
+    assert!(
+        ship.status.success(),
+        "ship failed\n{shipped}\n{}\ncoordinator:\n{}",
+        String::from_utf8_lossy(&ship.stderr),
+        coordinator.stderr()
+    );
+    let run_id = shipped
+        .lines()
+        .find_map(|l| l.strip_prefix("run ")?.split(' ').next())
+        .expect("run id")
+        .to_string();
+
+    let runs = std::process::Command::new(support::factory_bin())
+        .args([
+            "runs",
+            "--coordinator",
+            &addr,
+            "--certs",
+            &certs.arg(),
+            "--name",
+            "admin",
+            "--json",
+            &run_id,
+        ])
+        .output()
+        .expect("runs");
+    let run: serde_json::Value = serde_json::from_slice(&runs.stdout).expect("run json");
+    assert_eq!(run["status"], "delivered");
+    let mut spans = std::collections::BTreeMap::new();
+    for task in run["tasks"].as_array().expect("tasks") {
+        let repo = task["repo"].as_str().expect("repo");
+        for r in task["results"].as_array().expect("results") {
+            assert_eq!(
+                r["node"].as_str(),
+                owners.get(repo).map(String::as_str),
+                "{repo} ran off its owner"
+            );
+        }
+        let first = &task["results"][0];
+        spans.insert(
+            repo.to_string(),
+            (
+                first["started_unix_ms"].as_u64().expect("start"),
+                first["finished_unix_ms"].as_u64().expect("end"),
+            ),
+        );
+    }
+    let (f, w) = (spans["frontend"], spans["worker"]);
+    assert!(
+        f.0 < w.1 && w.0 < f.1,
+        "frontend {f:?} and worker {w:?} did not overlap"
+    );
+    assert!(
+        spans["backend"].1 <= f.0.min(w.0),
+        "readers started before the writer finished: {spans:?}"
+    );
 }

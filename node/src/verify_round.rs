@@ -36,6 +36,7 @@ pub(crate) struct Checkout {
 
 /// Run one round; never fails as a call: a round that cannot run is reported as an error finding.
 pub async fn verify_round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
+    let started = std::time::Instant::now();
     let dir = cfg
         .work_dir
         .join("verify")
@@ -119,6 +120,7 @@ pub async fn verify_round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
         }
     }
     report["findings"] = json!(findings.len());
+    report["node_ms"] = json!(started.elapsed().as_millis() as u64);
     VerifyDone {
         report,
         findings,

@@ -17,27 +17,27 @@ use protocol::outcome::{ChangeSpec, Outcome};
 use protocol::run::RunBudget;
 
 /// `factory demo`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
     /// Folder for the org, certificates, state and bundle; created, must not exist yet.
     /// Default: `factory-demo/<time>` under the current directory.
     #[arg(long)]
-    dir: Option<PathBuf>,
+    pub dir: Option<PathBuf>,
     /// Agent for every task: `sim` (deterministic), `claude-code`, `codex`, `aider`, `custom:<argv>`.
     #[arg(long, default_value = "sim")]
-    agent: String,
+    pub agent: String,
     /// Leave the seed step out of the backend's setup (its sandbox then fails to start).
     #[arg(long)]
-    missing_seed_step: bool,
+    pub missing_seed_step: bool,
     /// Time one agent invocation may take, in seconds.
     #[arg(long, default_value_t = 600)]
-    agent_timeout_secs: u64,
+    pub agent_timeout_secs: u64,
     /// Cost the whole run may reach, in US dollars.
     #[arg(long, default_value_t = 5.0)]
-    max_cost_usd: f64,
+    pub max_cost_usd: f64,
     /// Attempts per task.
     #[arg(long, default_value_t = 3)]
-    max_attempts: u32,
+    pub max_attempts: u32,
 }
 
 /// The demo's outcome.
@@ -57,6 +57,12 @@ pub fn demo_outcome() -> Outcome {
 
 /// Run the demo.
 pub async fn demo(args: DemoArgs) -> Result<()> {
+    let run = run_demo(args).await?;
+    super::runs::finish(&run)
+}
+
+/// Run the demo and return the finished run.
+pub async fn run_demo(args: DemoArgs) -> Result<protocol::run::RunRecord> {
     let dir = match args.dir {
         Some(d) => d,
         None => {
@@ -129,7 +135,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     let run = super::runs::follow(&client, addr, &run_id, Duration::from_secs(1800)).await?;
     drop(nodes);
     drop(coordinator);
-    super::runs::finish(&run)
+    Ok(run)
 }
 
 /// Wait until both nodes are up and every repo has an owner.

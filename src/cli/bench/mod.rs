@@ -4,6 +4,7 @@
 //! share a runtime), waits for its readiness line, and times calls over real QUIC with mutual TLS.
 
 mod baseline;
+mod demo;
 mod http;
 mod measure;
 
@@ -25,6 +26,12 @@ pub enum BenchCommand {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 3)]
         seconds: u64,
+    },
+    /// The factory's own overhead on the demo run: wall time minus process time on the critical path.
+    Demo {
+        /// How many demo runs.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
     },
     /// Requests per second and latency of the HTTP API over loopback keep-alive connections.
     Http {
@@ -55,6 +62,7 @@ const IN_FLIGHT: usize = 64;
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Rpc { seconds } => rpc(Duration::from_secs(seconds)),
+        BenchCommand::Demo { runs } => demo::run(runs),
         BenchCommand::Http {
             requests,
             concurrency,
