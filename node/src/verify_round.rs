@@ -73,7 +73,7 @@ pub async fn verify_round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
         .filter(|c| c.repo.branch.is_some())
         .map(|c| c.repo.name.as_str())
         .collect();
-    let setup = setup_all(cfg, &dir, &checkouts, req.round, &mut artifacts).await;
+    let setup = setup_all(cfg, &dir, &checkouts, &req.setup_steps, req.round, &mut artifacts).await;
     report["setup"] = json!(
         setup
             .iter()
@@ -157,24 +157,25 @@ async fn checkout_all(dir: &Path, repos: &[RepoRef]) -> Result<Vec<Checkout>, Ta
 }
 
 /// Run each checkout's setup command (seed data, dependencies) before anything starts.
+///
+/// Learned setup steps for a repo run first, in one shell with the repo's own setup, so a step the
+/// repo's workflow forgot (seed data) is in place before anything starts.
 async fn setup_all(
     cfg: &WorkConfig,
     dir: &Path,
     checkouts: &[Checkout],
+    learned: &[protocol::run::SetupStep],
     round: u32,
     artifacts: &mut Vec<Blob>,
 ) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     for c in checkouts {
-        let Some(command) = c
-            .manifest
-            .commands
-            .setup
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-        else {
+        let mut steps: Vec<String> = learned.iter().filter(|s| s.repo == c.repo.name).map(|s| s.command.clone()).collect();
+        steps.extend(c.manifest.commands.setup.clone().filter(|s| !s.trim().is_empty()));
+        if steps.is_empty() {
             continue;
-        };
+        }
+        let command = steps.join(" && ");
         let spec = verify::CheckSpec {
             name: c.repo.name.clone(),
             command,
