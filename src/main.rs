@@ -41,6 +41,10 @@ enum Command {
     Runs(cli::runs::RunsArgs),
     /// Print the plan for an outcome against an org, without running it.
     Plan(cli::runs::PlanArgs),
+    /// Read the organizational memory, export or import it.
+    Memory(cli::memory::MemoryArgs),
+    /// Learned gates and setup steps: list, promote, roll back.
+    Learner(cli::learner::LearnerArgs),
     /// The example org and the deterministic agent.
     #[command(flatten)]
     Org(cli::org::OrgCommand),
@@ -61,5 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Ship(args) => cli::cluster::block_on(cli::runs::ship(args)),
         Command::Runs(args) => cli::cluster::block_on(cli::runs::runs(args)),
         Command::Plan(args) => cli::runs::plan(args),
+        Command::Memory(args) => cli::memory::run(args),
+        Command::Learner(args) => cli::learner::run(args),
     }
 }
