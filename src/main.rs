@@ -43,6 +43,10 @@ enum Command {
     Plan(cli::runs::PlanArgs),
     /// Bearer tokens for the coordinator's HTTP API.
     Tokens(cli::tokens::TokensArgs),
+    /// Read the organizational memory, export or import it.
+    Memory(cli::memory::MemoryArgs),
+    /// Learned gates and setup steps: list, promote, roll back.
+    Learner(cli::learner::LearnerArgs),
     /// The example org and the deterministic agent.
     #[command(flatten)]
     Org(cli::org::OrgCommand),
@@ -67,5 +71,7 @@ fn main() -> anyhow::Result<()> {
         Command::Ship(args) => cli::cluster::block_on(cli::runs::ship(args)),
         Command::Runs(args) => cli::cluster::block_on(cli::runs::runs(args)),
         Command::Plan(args) => cli::runs::plan(args),
+        Command::Memory(args) => cli::memory::run(args),
+        Command::Learner(args) => cli::learner::run(args),
     }
 }

@@ -4,6 +4,7 @@
 //! memory and learning, networking between nodes and the supervision of actors.
 //! Does not own: the wire format (`protocol`), membership and scheduling (`coordinator`).
 pub mod agent;
+pub mod learner;
 pub mod memory;
 pub mod net;
 pub mod org;

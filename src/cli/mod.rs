@@ -4,6 +4,8 @@ pub mod bench;
 pub mod certs;
 pub mod cluster;
 pub mod demo;
+pub mod learner;
+pub mod memory;
 pub mod org;
 pub mod runs;
 pub mod telemetry;

@@ -126,6 +126,10 @@ pub struct Evaluation {
     pub cost_micros: u64,
     /// Wall time in milliseconds.
     pub wall_ms: u64,
+    /// What the replay showed, in words (e.g. why a proposal was rejected); empty when there is
+    /// nothing to say. Added after the first stored records, hence the default.
+    #[serde(default)]
+    pub note: String,
 }
 
 impl MemoryStore {
@@ -144,6 +148,65 @@ impl MemoryStore {
         let t = self.db.begin_read().map_err(db_err)?;
         let t = t.open_table(store::CHAMPIONS).map_err(db_err)?;
         Ok(t.get(slot).map_err(db_err)?.map(|v| v.value().to_string()))
+    }
+
+    /// Every slot with its champion artifact id, by slot.
+    pub fn champions(&self) -> Result<Vec<(String, String)>, MemoryError> {
+        let t = self.db.begin_read().map_err(db_err)?;
+        let t = t.open_table(store::CHAMPIONS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(db_err)? {
+            let (k, v) = item.map_err(db_err)?;
+            out.push((k.value().to_string(), v.value().to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Every artifact made for `slot`, oldest first. A full scan: artifacts are few (a handful
+    /// per slot), so no slot index is kept.
+    pub fn artifacts_in_slot(&self, slot: &str) -> Result<Vec<Artifact>, MemoryError> {
+        let t = self.db.begin_read().map_err(db_err)?;
+        let t = t.open_table(store::ARTIFACTS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(db_err)? {
+            let (k, v) = item.map_err(db_err)?;
+            let a: Artifact = decode("artifacts", k.value(), v.value())?;
+            if a.slot == slot {
+                out.push(a);
+            }
+        }
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    /// The promotion log of one slot, oldest first.
+    pub fn promotions_of(&self, slot: &str) -> Result<Vec<Promotion>, MemoryError> {
+        let t = self.db.begin_read().map_err(db_err)?;
+        let t = t.open_table(store::PROMOTIONS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(db_err)? {
+            let (k, v) = item.map_err(db_err)?;
+            let p: Promotion = decode("promotions", &k.value().to_string(), v.value())?;
+            if p.slot == slot {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every evaluation of one artifact, by time then case.
+    pub fn evaluations_of(&self, artifact: &str) -> Result<Vec<Evaluation>, MemoryError> {
+        let t = self.db.begin_read().map_err(db_err)?;
+        let t = t.open_table(store::EVALUATIONS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for item in t.range((artifact, 0u64, "")..).map_err(db_err)? {
+            let (k, v) = item.map_err(db_err)?;
+            if k.value().0 != artifact {
+                break;
+            }
+            out.push(decode("evaluations", artifact, v.value())?);
+        }
+        Ok(out)
     }
 
     /// Ids of the artifacts derived directly from `parent`.

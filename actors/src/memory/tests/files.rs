@@ -76,6 +76,7 @@ fn export_import_round_trip() {
             human_edits: 0,
             cost_micros: 1200,
             wall_ms: 900,
+            note: String::new(),
         }),
     ])
     .expect("writes");
