@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actors::net::Endpoint;
+use actors::memory::{MemoryStore, seed_from_org};
 use actors::org::Org;
 use dashmap::DashMap;
 use protocol::outcome::Outcome;
@@ -57,6 +58,8 @@ pub enum RunError {
 
 pub(crate) struct Inner {
     pub(crate) store: RunStore,
+    /// Organizational memory (facts, learned gates and setup steps), `<state>/memory.redb`.
+    pub(crate) memory: Arc<MemoryStore>,
     pub(crate) cfg: RunConfig,
     pub(crate) endpoint: Endpoint,
     pub(crate) coordinator: ActorRef<CoordinatorMsg>,
@@ -82,9 +85,18 @@ impl RunService {
             .map_err(|e| RunError::Internal(format!("{}: {e}", cfg.state_dir.display())))?;
         let path = cfg.state_dir.join("runs.redb");
         let store = blocking(move || RunStore::open(&path)).await??;
+        let (memory_path, org) = (cfg.state_dir.join("memory.redb"), cfg.org.clone());
+        let memory = blocking(move || -> Result<MemoryStore, RunError> {
+            let memory = MemoryStore::open(&memory_path).map_err(|e| RunError::Internal(e.to_string()))?;
+            memory.apply(seed_from_org(&org)).map_err(|e| RunError::Internal(format!("seeding memory: {e}")))?;
+            Ok(memory)
+        })
+        .await??;
+        let memory = Arc::new(memory);
         let service = RunService {
             inner: Arc::new(Inner {
                 store,
+                memory,
                 cfg,
                 endpoint,
                 coordinator,
