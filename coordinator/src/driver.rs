@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actors::outcome::FindingNote;
+use actors::telemetry;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
+use tracing::{Instrument, Span};
 
 use crate::runs::{Effect, Input, RunMachine, RunRecord, RunStore, StoreError, TaskRecord};
 
@@ -66,11 +68,32 @@ pub enum DriveError {
 
 /// Drive a run from its stored state to a final, bundled state. Publishes every record it
 /// persists on `updates` (for status displays and event streams).
+///
+/// The whole drive runs in the run's `run` span, and each effect in a child span of it, so the
+/// calls an effect makes to nodes (and everything the nodes do for it) land in the run's trace.
 pub async fn drive(
+    store: RunStore,
+    mut run: RunRecord,
+    steps: Arc<dyn Steps>,
+    updates: broadcast::Sender<RunRecord>,
+) -> Result<RunRecord, DriveError> {
+    let span = run_span(&run);
+    // Only the first span's context is kept: every resumed span is then a child of the first,
+    // however many restarts the run goes through.
+    if run.traceparent.is_none() {
+        run.traceparent = telemetry::traceparent_of(&span);
+    }
+    drive_in_span(store, run, steps, updates, span.clone())
+        .instrument(span)
+        .await
+}
+
+async fn drive_in_span(
     store: RunStore,
     run: RunRecord,
     steps: Arc<dyn Steps>,
     updates: broadcast::Sender<RunRecord>,
+    span: Span,
 ) -> Result<RunRecord, DriveError> {
     let mut machine = RunMachine::new(run);
     let mut inflight: JoinSet<Input> = JoinSet::new();
@@ -79,7 +102,9 @@ pub async fn drive(
         persist(&store, &machine.run).await?;
         let _ = updates.send(machine.run.clone());
         for effect in effects.drain(..) {
-            inflight.spawn(run_effect(steps.clone(), machine.run.clone(), effect));
+            let child = effect_span(&span, &machine.run.id, &effect);
+            inflight
+                .spawn(run_effect(steps.clone(), machine.run.clone(), effect).instrument(child));
         }
         let Some(joined) = inflight.join_next().await else {
             return Ok(machine.run);
@@ -93,6 +118,30 @@ pub async fn drive(
             },
         };
         effects = machine.step(input, now_unix_ms());
+    }
+}
+
+/// The run's root span: a new trace, or the stored one continued after a restart.
+fn run_span(run: &RunRecord) -> Span {
+    match uuid::Uuid::parse_str(&run.id) {
+        Ok(id) => telemetry::run_span(&protocol::RunId(id), run.traceparent.as_deref()),
+        // Run ids are UUIDs; one that is not (a hand-edited store) still gets a span, in a new
+        // trace, rather than failing the run over telemetry.
+        Err(_) => tracing::info_span!(parent: None, "run", run_id = %run.id),
+    }
+}
+
+/// The span one effect runs in, a child of the run's span.
+fn effect_span(parent: &Span, run_id: &str, effect: &Effect) -> Span {
+    match effect {
+        Effect::Plan => tracing::info_span!(parent: parent, "run.plan", run_id),
+        Effect::Dispatch {
+            task_id, attempt, ..
+        } => tracing::info_span!(parent: parent, "run.task", run_id, task = %task_id, attempt),
+        Effect::Verify { round, tasks } => {
+            tracing::info_span!(parent: parent, "run.verify", run_id, round, tasks = tasks.len())
+        }
+        Effect::Bundle => tracing::info_span!(parent: parent, "run.bundle", run_id),
     }
 }
 

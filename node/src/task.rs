@@ -4,13 +4,15 @@
 //! commit and push -> the repo's own setup/build/test checks in the new worktree. Every step's logs
 //! travel back to the coordinator as artifacts, whether the attempt succeeded or not.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use actors::agent::{self, AgentError, AgentSpec, Budget};
-use actors::org::Manifest;
-use actors::verify::{self, CheckRecord, VerifyError};
+use actors::org::{Commands, Manifest};
+use actors::verify::{self, CheckRecord, CheckSpec, VerifyError};
 use protocol::run::{Blob, TaskAssignment, TaskDone, TaskResult};
+use tracing::Instrument;
 
 /// Largest log shipped back per file; a reviewer sees the tail, the node keeps the whole file.
 const MAX_LOG_BYTES: u64 = 256 * 1024;
@@ -57,7 +59,24 @@ pub enum TaskError {
 }
 
 /// Run one attempt; never fails as a call: a failure is a result with `ok = false`.
+/// Traced as `repo_agent.attempt`, a child of the span current when it is called (the request's
+/// `rpc.server` span on a node).
 pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
+    let span = tracing::info_span!(
+        "repo_agent.attempt",
+        run = %a.task.run_id,
+        task = %a.task.task_id,
+        repo = %a.task.repo,
+        attempt = a.task.attempt,
+        node = %cfg.node,
+        ok = tracing::field::Empty,
+    );
+    let done = run_task_in_span(cfg, a).instrument(span.clone()).await;
+    span.record("ok", done.result.ok);
+    done
+}
+
+async fn run_task_in_span(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
     let mut result = TaskResult {
         attempt: a.task.attempt,
         node: cfg.node.clone(),
@@ -107,7 +126,9 @@ async fn attempt(
     };
     let prefix = format!("{}/attempt-{}", task.repo, task.attempt);
     let t = Instant::now();
-    let run = agent::run_agent(&spec, &wt, task, &prompt, budget).await;
+    let run = agent::run_agent(&spec, &wt, task, &prompt, budget)
+        .instrument(tracing::info_span!("agent.invoke", agent = %a.agent, repo = %task.repo))
+        .await;
     result.agent_ms = t.elapsed().as_millis() as u64;
     artifacts.push(Blob {
         name: format!("{prefix}/prompt.md"),
@@ -131,8 +152,7 @@ async fn attempt(
 
     let manifest = read_manifest(&wt.path)?;
     let log_dir = wt.sandbox.join("checks");
-    let checks =
-        verify::repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
+    let checks = repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
     result.checks_ms = checks.iter().map(|c| c.duration_ms).sum();
     result.checks = serde_json::to_value(&checks).unwrap_or(serde_json::Value::Null);
     for c in &checks {
@@ -146,6 +166,45 @@ async fn attempt(
         Some(c) => Err(check_failed(&task.repo, c)),
         None => Ok(()),
     }
+}
+
+/// The repo's setup, build and test, as `verify::repo_checks` runs them (in order, absent ones
+/// skipped, stopping at the first failure), each in a `check.run` span of its own.
+async fn repo_checks(
+    worktree: &Path,
+    commands: &Commands,
+    log_dir: &Path,
+    timeout: Duration,
+) -> Result<Vec<CheckRecord>, VerifyError> {
+    let steps = [
+        ("setup", commands.setup.as_deref()),
+        ("build", commands.build.as_deref()),
+        ("test", Some(commands.test.as_str())),
+    ];
+    let mut records = Vec::new();
+    for (name, command) in steps {
+        let Some(command) = command.filter(|c| !c.trim().is_empty()) else {
+            continue;
+        };
+        let spec = CheckSpec {
+            name: name.to_string(),
+            command: command.to_string(),
+            cwd: worktree.to_path_buf(),
+            env: BTreeMap::new(),
+            timeout,
+        };
+        let span = tracing::info_span!("check.run", name, passed = tracing::field::Empty);
+        let record = verify::run_check(&spec, log_dir)
+            .instrument(span.clone())
+            .await?;
+        span.record("passed", record.passed);
+        let passed = record.passed;
+        records.push(record);
+        if !passed {
+            break;
+        }
+    }
+    Ok(records)
 }
 
 /// Read `factory.toml` from a worktree, with its schemas.

@@ -20,6 +20,7 @@ use actors::verify::{self, Sandbox, ServiceSpec};
 use protocol::outcome::ChangeSpec;
 use protocol::run::{Blob, RepoRef, RunFinding, VerifyDone, VerifyRequest};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use crate::task::{TaskError, WorkConfig, read_manifest};
 
@@ -35,7 +36,22 @@ pub(crate) struct Checkout {
 }
 
 /// Run one round; never fails as a call: a round that cannot run is reported as an error finding.
+/// Traced as `verify.round`, a child of the span current when it is called (the request's
+/// `rpc.server` span on a node).
 pub async fn verify_round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
+    let span = tracing::info_span!(
+        "verify.round",
+        run = %req.run_id,
+        round = req.round,
+        node = %cfg.node,
+        findings = tracing::field::Empty,
+    );
+    let done = round(cfg, req).instrument(span.clone()).await;
+    span.record("findings", done.findings.len());
+    done
+}
+
+async fn round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
     let started = std::time::Instant::now();
     let dir = cfg
         .work_dir
@@ -96,14 +112,19 @@ pub async fn verify_round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
         }
     }
 
-    let static_findings = crate::contract_checks::static_checks(&checkouts, &req.changes, &changed);
+    let static_findings = tracing::info_span!("verify.static")
+        .in_scope(|| crate::contract_checks::static_checks(&checkouts, &req.changes, &changed));
     report["static"] = json!({ "flows_checked": crate::contract_checks::flows(&checkouts).len(), "findings": static_findings.len() });
     findings.extend(static_findings.into_iter().map(|mut f| {
         f.round = req.round;
         f
     }));
 
-    match dynamic(cfg, &dir, &checkouts, req, &changed, &mut artifacts).await {
+    let sandbox = tracing::info_span!("verify.sandbox");
+    match dynamic(cfg, &dir, &checkouts, req, &changed, &mut artifacts)
+        .instrument(sandbox)
+        .await
+    {
         Ok((dyn_report, dyn_findings)) => {
             report["dynamic"] = dyn_report;
             findings.extend(dyn_findings);
@@ -184,7 +205,8 @@ async fn setup_all(
             timeout: cfg.check_timeout,
         };
         let log_dir = dir.join("setup");
-        let ok = match verify::run_check(&spec, &log_dir).await {
+        let span = tracing::info_span!("check.run", name = "setup", repo = %c.repo.name);
+        let ok = match verify::run_check(&spec, &log_dir).instrument(span).await {
             Ok(record) => {
                 if let Ok(bytes) = std::fs::read(&record.log_path) {
                     artifacts.push(Blob {
@@ -338,7 +360,11 @@ async fn dynamic(
         for page in &c.manifest.ui_pages {
             let file = format!("{}{}.png", c.repo.name, page.replace('/', "_"));
             let out = dir.join("screenshots").join(&file);
-            match verify::screenshot(&format!("{url}{page}"), &out, SCREENSHOT_TIMEOUT).await {
+            let span = tracing::info_span!("verify.screenshot", repo = %c.repo.name, page = %page);
+            match verify::screenshot(&format!("{url}{page}"), &out, SCREENSHOT_TIMEOUT)
+                .instrument(span)
+                .await
+            {
                 Ok(a) => {
                     if let Ok(bytes) = std::fs::read(&a.path) {
                         artifacts.push(Blob {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use actors::remote::Inbound;
 use protocol::{Body, ErrorCode};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tracing::{Instrument, Span};
 
 use crate::task::{WorkConfig, run_task};
 use crate::verify_round::verify_round;
@@ -33,12 +34,15 @@ pub enum Role {
 #[derive(Clone)]
 pub struct WorkerActor(pub Role);
 
-/// Its one message: a remote request.
-pub struct WorkerMsg(Box<Inbound>);
+/// Its one message: a remote request, with the span it arrived in.
+pub struct WorkerMsg(Box<Inbound>, Span);
 
 impl From<Inbound> for WorkerMsg {
+    /// The registry builds the message while it serves the request, inside the `rpc.server`
+    /// span whose parent is the caller: capturing the current span here carries it across the
+    /// mailbox, so the work is traced as part of the caller's trace.
     fn from(inbound: Inbound) -> Self {
-        WorkerMsg(Box::new(inbound))
+        WorkerMsg(Box::new(inbound), Span::current())
     }
 }
 
@@ -58,7 +62,7 @@ impl Actor for WorkerActor {
     async fn handle(
         &self,
         _myself: ActorRef<WorkerMsg>,
-        WorkerMsg(inbound): WorkerMsg,
+        WorkerMsg(inbound, span): WorkerMsg,
         cfg: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let Inbound {
@@ -66,34 +70,41 @@ impl Actor for WorkerActor {
         } = *inbound;
         let cfg = cfg.clone();
         let role = self.0;
-        tokio::spawn(async move {
-            let kind = envelope.body.kind();
-            let work = tokio::spawn(async move {
-                match (role, envelope.body) {
-                    (Role::RepoAgent, Body::RunTask { assignment }) => Body::TaskDone {
-                        done: Box::new(run_task(&cfg, &assignment).await),
-                    },
-                    (Role::Verifier, Body::Verify { request }) => Body::VerifyDone {
-                        done: Box::new(verify_round(&cfg, &request).await),
-                    },
-                    (_, other) => Body::error(
-                        ErrorCode::NotFound,
-                        format!("{role:?} does not handle {}", other.kind()),
-                    ),
-                }
-            });
-            let body = match work.await {
-                Ok(body) => body,
-                Err(e) => {
-                    tracing::error!(?role, request = kind, error = %e, "worker crashed");
-                    Body::error(
-                        ErrorCode::Internal,
-                        format!("{role:?} crashed while handling {kind}: {e}"),
-                    )
-                }
-            };
-            let _ = reply.send(body);
-        });
+        tokio::spawn(
+            async move {
+                let kind = envelope.body.kind();
+                let work = tokio::spawn(
+                    async move {
+                        match (role, envelope.body) {
+                            (Role::RepoAgent, Body::RunTask { assignment }) => Body::TaskDone {
+                                done: Box::new(run_task(&cfg, &assignment).await),
+                            },
+                            (Role::Verifier, Body::Verify { request }) => Body::VerifyDone {
+                                done: Box::new(verify_round(&cfg, &request).await),
+                            },
+                            (_, other) => Body::error(
+                                ErrorCode::NotFound,
+                                format!("{role:?} does not handle {}", other.kind()),
+                            ),
+                        }
+                    }
+                    // The spawned task would otherwise start with no span.
+                    .instrument(Span::current()),
+                );
+                let body = match work.await {
+                    Ok(body) => body,
+                    Err(e) => {
+                        tracing::error!(?role, request = kind, error = %e, "worker crashed");
+                        Body::error(
+                            ErrorCode::Internal,
+                            format!("{role:?} crashed while handling {kind}: {e}"),
+                        )
+                    }
+                };
+                let _ = reply.send(body);
+            }
+            .instrument(span),
+        );
         Ok(())
     }
 }

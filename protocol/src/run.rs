@@ -199,6 +199,10 @@ pub struct RunRecord {
     /// A person's decision on the rollout, once made.
     #[serde(default)]
     pub approval: Option<Approval>,
+    /// W3C `traceparent` of the run's first `run` span, so a coordinator that resumes the run
+    /// after a restart keeps its work in the same trace; `None` when telemetry is off.
+    #[serde(default)]
+    pub traceparent: Option<String>,
 }
 
 /// A person's decision on a delivered run's rollout.
@@ -234,6 +238,7 @@ impl RunRecord {
             submitted_unix_ms: now_unix_ms,
             finished_unix_ms: None,
             approval: None,
+            traceparent: None,
         }
     }
 
