@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo test --workspace --all-targets --locked "$@"
+cargo test --workspace --lib --bins --tests --locked "$@"
