@@ -4,7 +4,8 @@
 
 use actors::contracts::{self, Ctx, Expectation, Finding, Severity, Shape};
 use protocol::outcome::{ChangeSpec, FindingNote};
-use protocol::run::RunFinding;
+use actors::learner;
+use protocol::run::{GateMode, GateSpec, RunFinding};
 use serde_json::Value;
 
 use crate::verify_round::{Checkout, finding, intended_name};
@@ -169,4 +170,38 @@ pub(crate) fn to_run_finding(
             fix,
         },
     }
+}
+
+/// Learned gates: each checks the writer's declared fields on its boundary against the rule it
+/// learned (e.g. the reader's casing convention). A blocking gate's finding blocks delivery like a
+/// contract error; a shadow gate's is reported as a warning. Either names the gate and the run
+/// that taught it.
+pub(crate) fn gate_checks(checkouts: &[Checkout], gates: &[GateSpec]) -> Vec<RunFinding> {
+    let mut out = Vec::new();
+    for gate in gates {
+        let Some(flow) = flows(checkouts)
+            .into_iter()
+            .find(|f| f.contract == gate.contract && f.writer.repo.name == gate.writer && f.reader.repo.name == gate.reader)
+        else {
+            continue;
+        };
+        let fields = learner::schema_fields(flow.schema);
+        for found in learner::evaluate(gate, &fields, flow.reads) {
+            out.push(RunFinding {
+                round: 0,
+                caught_by: format!("gate:{}", gate.slot),
+                severity: match gate.mode {
+                    GateMode::Blocking => "error".into(),
+                    GateMode::Shadow => "warning".into(),
+                },
+                note: FindingNote {
+                    rule: gate.rule.clone(),
+                    message: found.message,
+                    fix_repo: Some(gate.writer.clone()),
+                    fix: Some(format!("spell `{}` as `{}` in {}", found.field, found.expected, gate.writer)),
+                },
+            });
+        }
+    }
+    out
 }

@@ -120,6 +120,13 @@ async fn round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
         f
     }));
 
+    let gate_findings = tracing::info_span!("verify.gates").in_scope(|| crate::contract_checks::gate_checks(&checkouts, &req.gates));
+    report["gates"] = json!({ "evaluated": req.gates.len(), "findings": gate_findings.len() });
+    findings.extend(gate_findings.into_iter().map(|mut f| {
+        f.round = req.round;
+        f
+    }));
+
     let sandbox = tracing::info_span!("verify.sandbox");
     match dynamic(cfg, &dir, &checkouts, req, &changed, &mut artifacts)
         .instrument(sandbox)

@@ -29,6 +29,10 @@ pub struct DemoArgs {
     /// Leave the seed step out of the backend's setup (its sandbox then fails to start).
     #[arg(long)]
     pub missing_seed_step: bool,
+    /// After the first outcome, ship a second one on the same boundaries ("add updatedAt") to show
+    /// what the first run taught: the learned gate and setup steps apply to it.
+    #[arg(long)]
+    pub learning: bool,
     /// Time one agent invocation may take, in seconds.
     #[arg(long, default_value_t = 600)]
     pub agent_timeout_secs: u64,
@@ -42,27 +46,52 @@ pub struct DemoArgs {
 
 /// The demo's outcome.
 pub fn demo_outcome() -> Outcome {
+    outcome(
+        "expose the order creation time to the dashboard and the email worker",
+        "Orders carry their creation time; the dashboard shows it and the order email states it.",
+        "createdAt",
+    )
+}
+
+/// The second outcome of `--learning`: the same boundaries, a new field.
+pub fn second_outcome() -> Outcome {
+    outcome(
+        "show when an order was last updated on the dashboard and in the email",
+        "Orders carry their last update time; the dashboard and the order email show it.",
+        "updatedAt",
+    )
+}
+
+fn outcome(title: &str, description: &str, field: &str) -> Outcome {
     let add = |contract: &str| ChangeSpec::AddField {
         contract: contract.into(),
-        field: "createdAt".into(),
+        field: field.into(),
         ty: "string".into(),
         format: Some("date-time".into()),
     };
     Outcome {
-        title: "expose the order creation time to the dashboard and the email worker".into(),
-        description: "Orders carry their creation time; the dashboard shows it and the order email states it.".into(),
+        title: title.into(),
+        description: description.into(),
         changes: vec![add("orders.v1"), add("order-events.v1")],
     }
 }
 
 /// Run the demo.
 pub async fn demo(args: DemoArgs) -> Result<()> {
-    let run = run_demo(args).await?;
-    super::runs::finish(&run)
+    let runs = run_demo(args).await?;
+    let (last, earlier) = runs.split_last().context("the demo made no run")?;
+    for run in earlier {
+        if let Err(e) = super::runs::finish(run) {
+            println!("{e:#}\n");
+        }
+        println!();
+    }
+    super::runs::finish(last)
 }
 
-/// Run the demo and return the finished run.
-pub async fn run_demo(args: DemoArgs) -> Result<protocol::run::RunRecord> {
+/// Run the demo and return the finished runs.
+pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
+    let learning = args.learning;
     let dir = match args.dir {
         Some(d) => d,
         None => {
@@ -130,12 +159,32 @@ pub async fn run_demo(args: DemoArgs) -> Result<protocol::run::RunRecord> {
     wait_settled(&client, addr).await?;
     println!("cluster: coordinator {addr} and 2 nodes over QUIC with mutual TLS");
 
-    let run_id = super::runs::submit(&client, addr, demo_outcome()).await?;
-    println!("run {run_id} submitted: {}", demo_outcome().title);
-    let run = super::runs::follow(&client, addr, &run_id, Duration::from_secs(1800)).await?;
+    let mut outcomes = vec![demo_outcome()];
+    if learning {
+        outcomes.push(second_outcome());
+    }
+    let mut runs = Vec::new();
+    for outcome in outcomes {
+        let title = outcome.title.clone();
+        let run_id = super::runs::submit(&client, addr, outcome).await?;
+        println!("run {run_id} submitted: {title}");
+        let run = super::runs::follow(&client, addr, &run_id, Duration::from_secs(1800)).await?;
+        for line in learned_lines(&run) {
+            println!("  learned: {line}");
+        }
+        runs.push(run);
+    }
     drop(nodes);
     drop(coordinator);
-    Ok(run)
+    Ok(runs)
+}
+
+/// What the learner took from a run, as the bundle records it.
+fn learned_lines(run: &protocol::run::RunRecord) -> Vec<String> {
+    let Some(dir) = &run.bundle_dir else { return Vec::new() };
+    let text = std::fs::read_to_string(PathBuf::from(dir).join("bundle.json")).unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    json["learned"].as_array().map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default()
 }
 
 /// Wait until both nodes are up and every repo has an owner.

@@ -35,7 +35,10 @@ impl Steps for ClusterSteps {
         Box::pin(async move {
             let span = tracing::info_span!("plan.build", run = %run.id);
             let _g = span.enter();
-            let plan = plan::plan(&inner.cfg.org, &run.outcome, &[]).map_err(|e| e.to_string())?;
+            let contracts: Vec<String> = run.outcome.changes.iter().map(|c| c.contract().to_string()).collect();
+            let repos: Vec<String> = inner.cfg.org.repos.iter().map(|r| r.name.clone()).collect();
+            let facts = super::learning::facts_for(&inner.memory, repos, contracts).await;
+            let plan = plan::plan(&inner.cfg.org, &run.outcome, &facts).map_err(|e| e.to_string())?;
             let tasks = plan
                 .tasks
                 .iter()
@@ -90,7 +93,9 @@ impl Steps for ClusterSteps {
         Box::pin(async move {
             let dir = inner.cfg.state_dir.join("bundles").join(&run.id);
             let artifacts = inner.cfg.state_dir.join("artifacts").join(&run.id);
-            let bundle = super::bundle::assemble(&run, &artifacts);
+            let learned = super::learning::learn_from(&inner, &run).await;
+            let mut bundle = super::bundle::assemble(&run, &artifacts);
+            bundle.learned = learned;
             let out =
                 tokio::task::spawn_blocking(move || actors::bundle::write_bundle(&dir, &bundle))
                     .await
@@ -227,13 +232,14 @@ async fn verify(
         .collect();
     let first = names.first().cloned().ok_or("the plan has no repos")?;
     let placement = place(inner, &first).await?;
+    let (gates, setup_steps) = super::learning::champions_for(&inner.memory, &names).await;
     let request = VerifyRequest {
         run_id: run.id.clone(),
         round,
         repos,
         changes: run.outcome.changes.clone(),
-        gates: Vec::new(),
-        setup_steps: Vec::new(),
+        gates,
+        setup_steps,
     };
     let addr = placement
         .addr

@@ -6,7 +6,7 @@
 //! store, artifact upload, the bundle). Per task, the overhead is the coordinator's dispatch-to-result
 //! time minus the node's own time for the attempt.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use protocol::run::RunRecord;
 
 use crate::cli::demo::{DemoArgs, run_demo};
@@ -33,11 +33,12 @@ pub fn run(runs: u32) -> Result<()> {
             dir: Some(dir.clone()),
             agent: "sim".into(),
             missing_seed_step: false,
+            learning: false,
             agent_timeout_secs: 600,
             max_cost_usd: 5.0,
             max_attempts: 3,
         };
-        let run = rt.block_on(run_demo(args))?;
+        let run = rt.block_on(run_demo(args))?.pop().context("no run")?;
         let _ = std::fs::remove_dir_all(&dir);
         if run.bundle_dir.is_none() {
             bail!("demo run {} did not finish", run.id);
