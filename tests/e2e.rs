@@ -229,3 +229,59 @@ fn an_agent_that_prints_garbage_instead_of_a_report_fails_the_run() {
 fn a_run_over_its_cost_budget_stops() {
     failing_demo(&["--max-cost-usd", "0.001"], "cost budget");
 }
+
+fn bundles(stdout: &str) -> Vec<PathBuf> {
+    stdout.lines().filter_map(|l| l.strip_prefix("bundle: ")).map(PathBuf::from).collect()
+}
+
+/// The seed's first learning example: run 1 hits `created_at` vs `createdAt` and fixes it; the
+/// learner turns that into a gate on each boundary, replays it and promotes it; run 2 adds
+/// `updatedAt`, the agent makes the same class of mistake, and the gate stops it in the first
+/// verification round — before any reader changed — naming the gate and the run that taught it.
+#[test]
+fn a_mistake_fixed_once_becomes_a_gate_that_stops_the_next_one() {
+    let (_keep, dir) = support::scratch();
+    let (ok, stdout, stderr, _) = demo(&dir.join("demo"), &["--learning"]);
+    assert!(ok, "demo failed\n{stdout}\n{stderr}");
+    let found = bundles(&stdout);
+    assert_eq!(found.len(), 2, "{stdout}");
+    let (first, second) = (bundle_json(&found[0]), bundle_json(&found[1]));
+    let learned = first["learned"].to_string();
+    assert!(learned.contains("gate:contract/casing@backend->worker") && learned.contains("blocking"), "{learned}");
+    let first_id = first["run_id"].as_str().expect("run id");
+    let gate_findings: Vec<&Value> = second["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["caught_by"] == "gate")
+        .collect();
+    assert!(!gate_findings.is_empty(), "run 2 was not stopped by a gate: {}", second["findings"]);
+    for f in &gate_findings {
+        let msg = f["message"].as_str().unwrap_or("");
+        assert!(msg.contains("updated_at") && msg.contains(first_id), "{msg}");
+        assert_eq!(f["attempt"], 1, "the gate fires in the writer's round, before any reader changes");
+    }
+    assert!(
+        !second["findings"].as_array().expect("findings").iter().any(|f| f["rule"] == "NAMING/casing-mismatch"),
+        "the gate, not the reader-side check, should have caught it"
+    );
+    assert_eq!(second["status"], "delivered");
+}
+
+/// The seed's second learning example: run 1's sandbox cannot start because the backend's seed
+/// data is missing; the learner proposes the seed step for its setup workflow, replays it for real
+/// and promotes it; run 2 starts from a working sandbox.
+#[test]
+fn a_missing_setup_step_is_learned_and_the_next_sandbox_starts() {
+    let (_keep, dir) = support::scratch();
+    let (ok, stdout, stderr, _) = demo(&dir.join("demo"), &["--learning", "--missing-seed-step"]);
+    assert!(ok, "the second run should deliver\n{stdout}\n{stderr}");
+    let found = bundles(&stdout);
+    assert_eq!(found.len(), 2, "{stdout}");
+    let (first, second) = (bundle_json(&found[0]), bundle_json(&found[1]));
+    assert_eq!(first["status"], "failed");
+    assert!(first["findings"].to_string().contains("seed data missing"), "{}", first["findings"]);
+    assert!(first["learned"].to_string().contains("setup step `python3 scripts/seed.py` for backend promoted"), "{}", first["learned"]);
+    assert_eq!(second["status"], "delivered");
+    assert!(!second["findings"].to_string().contains("SANDBOX/"), "{}", second["findings"]);
+}

@@ -189,7 +189,7 @@ pub(crate) fn gate_checks(checkouts: &[Checkout], gates: &[GateSpec]) -> Vec<Run
         for found in learner::evaluate(gate, &fields, flow.reads) {
             out.push(RunFinding {
                 round: 0,
-                caught_by: format!("gate:{}", gate.slot),
+                caught_by: gate.slot.clone(),
                 severity: match gate.mode {
                     GateMode::Blocking => "error".into(),
                     GateMode::Shadow => "warning".into(),
