@@ -231,7 +231,11 @@ fn a_run_over_its_cost_budget_stops() {
 }
 
 fn bundles(stdout: &str) -> Vec<PathBuf> {
-    stdout.lines().filter_map(|l| l.strip_prefix("bundle: ")).map(PathBuf::from).collect()
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("bundle: "))
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// The seed's first learning example: run 1 hits `created_at` vs `createdAt` and fixes it; the
@@ -247,7 +251,10 @@ fn a_mistake_fixed_once_becomes_a_gate_that_stops_the_next_one() {
     assert_eq!(found.len(), 2, "{stdout}");
     let (first, second) = (bundle_json(&found[0]), bundle_json(&found[1]));
     let learned = first["learned"].to_string();
-    assert!(learned.contains("gate:contract/casing@backend->worker") && learned.contains("blocking"), "{learned}");
+    assert!(
+        learned.contains("gate:contract/casing@backend->worker") && learned.contains("blocking"),
+        "{learned}"
+    );
     let first_id = first["run_id"].as_str().expect("run id");
     let gate_findings: Vec<&Value> = second["findings"]
         .as_array()
@@ -255,14 +262,28 @@ fn a_mistake_fixed_once_becomes_a_gate_that_stops_the_next_one() {
         .iter()
         .filter(|f| f["caught_by"] == "gate")
         .collect();
-    assert!(!gate_findings.is_empty(), "run 2 was not stopped by a gate: {}", second["findings"]);
+    assert!(
+        !gate_findings.is_empty(),
+        "run 2 was not stopped by a gate: {}",
+        second["findings"]
+    );
     for f in &gate_findings {
         let msg = f["message"].as_str().unwrap_or("");
-        assert!(msg.contains("updated_at") && msg.contains(first_id), "{msg}");
-        assert_eq!(f["attempt"], 1, "the gate fires in the writer's round, before any reader changes");
+        assert!(
+            msg.contains("updated_at") && msg.contains(first_id),
+            "{msg}"
+        );
+        assert_eq!(
+            f["attempt"], 1,
+            "the gate fires in the writer's round, before any reader changes"
+        );
     }
     assert!(
-        !second["findings"].as_array().expect("findings").iter().any(|f| f["rule"] == "NAMING/casing-mismatch"),
+        !second["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "NAMING/casing-mismatch"),
         "the gate, not the reader-side check, should have caught it"
     );
     assert_eq!(second["status"], "delivered");
@@ -280,8 +301,22 @@ fn a_missing_setup_step_is_learned_and_the_next_sandbox_starts() {
     assert_eq!(found.len(), 2, "{stdout}");
     let (first, second) = (bundle_json(&found[0]), bundle_json(&found[1]));
     assert_eq!(first["status"], "failed");
-    assert!(first["findings"].to_string().contains("seed data missing"), "{}", first["findings"]);
-    assert!(first["learned"].to_string().contains("setup step `python3 scripts/seed.py` for backend promoted"), "{}", first["learned"]);
+    assert!(
+        first["findings"].to_string().contains("seed data missing"),
+        "{}",
+        first["findings"]
+    );
+    assert!(
+        first["learned"]
+            .to_string()
+            .contains("setup step `python3 scripts/seed.py` for backend promoted"),
+        "{}",
+        first["learned"]
+    );
     assert_eq!(second["status"], "delivered");
-    assert!(!second["findings"].to_string().contains("SANDBOX/"), "{}", second["findings"]);
+    assert!(
+        !second["findings"].to_string().contains("SANDBOX/"),
+        "{}",
+        second["findings"]
+    );
 }

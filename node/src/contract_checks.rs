@@ -3,8 +3,8 @@
 //! findings that name the repo to fix.
 
 use actors::contracts::{self, Ctx, Expectation, Finding, Severity, Shape};
-use protocol::outcome::{ChangeSpec, FindingNote};
 use actors::learner;
+use protocol::outcome::{ChangeSpec, FindingNote};
 use protocol::run::{GateMode, GateSpec, RunFinding};
 use serde_json::Value;
 
@@ -179,10 +179,11 @@ pub(crate) fn to_run_finding(
 pub(crate) fn gate_checks(checkouts: &[Checkout], gates: &[GateSpec]) -> Vec<RunFinding> {
     let mut out = Vec::new();
     for gate in gates {
-        let Some(flow) = flows(checkouts)
-            .into_iter()
-            .find(|f| f.contract == gate.contract && f.writer.repo.name == gate.writer && f.reader.repo.name == gate.reader)
-        else {
+        let Some(flow) = flows(checkouts).into_iter().find(|f| {
+            f.contract == gate.contract
+                && f.writer.repo.name == gate.writer
+                && f.reader.repo.name == gate.reader
+        }) else {
             continue;
         };
         let fields = learner::schema_fields(flow.schema);
@@ -198,7 +199,10 @@ pub(crate) fn gate_checks(checkouts: &[Checkout], gates: &[GateSpec]) -> Vec<Run
                     rule: gate.rule.clone(),
                     message: found.message,
                     fix_repo: Some(gate.writer.clone()),
-                    fix: Some(format!("spell `{}` as `{}` in {}", found.field, found.expected, gate.writer)),
+                    fix: Some(format!(
+                        "spell `{}` as `{}` in {}",
+                        found.field, found.expected, gate.writer
+                    )),
                 },
             });
         }

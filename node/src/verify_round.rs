@@ -89,7 +89,15 @@ async fn round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
         .filter(|c| c.repo.branch.is_some())
         .map(|c| c.repo.name.as_str())
         .collect();
-    let setup = setup_all(cfg, &dir, &checkouts, &req.setup_steps, req.round, &mut artifacts).await;
+    let setup = setup_all(
+        cfg,
+        &dir,
+        &checkouts,
+        &req.setup_steps,
+        req.round,
+        &mut artifacts,
+    )
+    .await;
     report["setup"] = json!(
         setup
             .iter()
@@ -120,7 +128,8 @@ async fn round(cfg: &WorkConfig, req: &VerifyRequest) -> VerifyDone {
         f
     }));
 
-    let gate_findings = tracing::info_span!("verify.gates").in_scope(|| crate::contract_checks::gate_checks(&checkouts, &req.gates));
+    let gate_findings = tracing::info_span!("verify.gates")
+        .in_scope(|| crate::contract_checks::gate_checks(&checkouts, &req.gates));
     report["gates"] = json!({ "evaluated": req.gates.len(), "findings": gate_findings.len() });
     findings.extend(gate_findings.into_iter().map(|mut f| {
         f.round = req.round;
@@ -198,8 +207,18 @@ async fn setup_all(
 ) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     for c in checkouts {
-        let mut steps: Vec<String> = learned.iter().filter(|s| s.repo == c.repo.name).map(|s| s.command.clone()).collect();
-        steps.extend(c.manifest.commands.setup.clone().filter(|s| !s.trim().is_empty()));
+        let mut steps: Vec<String> = learned
+            .iter()
+            .filter(|s| s.repo == c.repo.name)
+            .map(|s| s.command.clone())
+            .collect();
+        steps.extend(
+            c.manifest
+                .commands
+                .setup
+                .clone()
+                .filter(|s| !s.trim().is_empty()),
+        );
         if steps.is_empty() {
             continue;
         }

@@ -181,10 +181,19 @@ pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
 
 /// What the learner took from a run, as the bundle records it.
 fn learned_lines(run: &protocol::run::RunRecord) -> Vec<String> {
-    let Some(dir) = &run.bundle_dir else { return Vec::new() };
+    let Some(dir) = &run.bundle_dir else {
+        return Vec::new();
+    };
     let text = std::fs::read_to_string(PathBuf::from(dir).join("bundle.json")).unwrap_or_default();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    json["learned"].as_array().map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default()
+    json["learned"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Wait until both nodes are up and every repo has an owner.

@@ -12,7 +12,11 @@ use super::service::Inner;
 use crate::driver::now_unix_ms;
 
 /// Facts Memory holds about these repos and contracts, as the planner cites them.
-pub(crate) async fn facts_for(memory: &Arc<MemoryStore>, repos: Vec<String>, contracts: Vec<String>) -> Vec<Fact> {
+pub(crate) async fn facts_for(
+    memory: &Arc<MemoryStore>,
+    repos: Vec<String>,
+    contracts: Vec<String>,
+) -> Vec<Fact> {
     let memory = memory.clone();
     let found = tokio::task::spawn_blocking(move || {
         let repos: Vec<&str> = repos.iter().map(String::as_str).collect();
@@ -29,7 +33,11 @@ pub(crate) async fn facts_for(memory: &Arc<MemoryStore>, repos: Vec<String>, con
                 statement: format!("{} {} {}", f.subject, f.predicate, f.object),
                 provenance: format!(
                     "{} via {:?} from {} (confidence {:.2})",
-                    f.provenance.run.as_deref().map(|r| format!("run {r}")).unwrap_or_else(|| "declared".into()),
+                    f.provenance
+                        .run
+                        .as_deref()
+                        .map(|r| format!("run {r}"))
+                        .unwrap_or_else(|| "declared".into()),
                     f.provenance.method,
                     f.provenance.source,
                     f.confidence
@@ -48,7 +56,10 @@ pub(crate) async fn facts_for(memory: &Arc<MemoryStore>, repos: Vec<String>, con
 }
 
 /// The champion gates and setup steps that apply to these repos.
-pub(crate) async fn champions_for(memory: &Arc<MemoryStore>, repos: &[String]) -> (Vec<GateSpec>, Vec<SetupStep>) {
+pub(crate) async fn champions_for(
+    memory: &Arc<MemoryStore>,
+    repos: &[String],
+) -> (Vec<GateSpec>, Vec<SetupStep>) {
     let memory = memory.clone();
     let all = tokio::task::spawn_blocking(move || learner::champions(&memory)).await;
     let (gates, steps) = match all {
@@ -62,8 +73,14 @@ pub(crate) async fn champions_for(memory: &Arc<MemoryStore>, repos: &[String]) -
             return (Vec::new(), Vec::new());
         }
     };
-    let gates = gates.into_iter().filter(|g| repos.contains(&g.writer) && repos.contains(&g.reader)).collect();
-    let steps = steps.into_iter().filter(|s| repos.contains(&s.repo)).collect();
+    let gates = gates
+        .into_iter()
+        .filter(|g| repos.contains(&g.writer) && repos.contains(&g.reader))
+        .collect();
+    let steps = steps
+        .into_iter()
+        .filter(|s| repos.contains(&s.repo))
+        .collect();
     (gates, steps)
 }
 
@@ -79,7 +96,10 @@ async fn learn_inner(inner: &Inner, run: &RunRecord) -> Vec<String> {
     let memory = inner.memory.clone();
     let cfg = LearnerConfig::default();
     let owned = run.clone();
-    let report = tokio::task::spawn_blocking(move || learner::learn(&owned, &memory, Time(now_unix_ms()), &cfg)).await;
+    let report = tokio::task::spawn_blocking(move || {
+        learner::learn(&owned, &memory, Time(now_unix_ms()), &cfg)
+    })
+    .await;
     let report = match report {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return vec![format!("learning failed: {e}")],
@@ -94,22 +114,41 @@ async fn learn_inner(inner: &Inner, run: &RunRecord) -> Vec<String> {
             Decision::Promote(why) => format!("promoted ({why})"),
             Decision::Reject(why) => format!("rejected: {why}"),
         };
-        let mode = if g.blocking.is_some() { "blocking" } else { "shadow" };
-        lines.push(format!("gate {} ({}) {verdict}; mode {mode}", g.gate.slot, g.gate.rule));
+        let mode = if g.blocking.is_some() {
+            "blocking"
+        } else {
+            "shadow"
+        };
+        lines.push(format!(
+            "gate {} ({}) {verdict}; mode {mode}",
+            g.gate.slot, g.gate.rule
+        ));
         if let Some(why) = &g.not_blocking {
             lines.push(format!("gate {} stays in shadow: {why}", g.gate.slot));
         }
     }
     let mut env = SetupReplayEnv::new(&inner.cfg.state_dir.join("learner-replays"));
-    env.origins = inner.cfg.org.repos.iter().map(|r| (r.name.clone(), r.origin.clone())).collect();
+    env.origins = inner
+        .cfg
+        .org
+        .repos
+        .iter()
+        .map(|r| (r.name.clone(), r.origin.clone()))
+        .collect();
     for cand in &report.setup_candidates {
         match learner::evaluate_setup(&inner.memory, cand, &env, Time(now_unix_ms())).await {
             Ok(v) if v.promoted => lines.push(format!(
                 "setup step `{}` for {} promoted: replayed run {} and the service started",
                 cand.step.command, cand.step.repo, cand.run
             )),
-            Ok(v) => lines.push(format!("setup step `{}` for {} rejected: {}", cand.step.command, cand.step.repo, v.reason)),
-            Err(e) => lines.push(format!("setup step `{}` could not be replayed: {e}", cand.step.command)),
+            Ok(v) => lines.push(format!(
+                "setup step `{}` for {} rejected: {}",
+                cand.step.command, cand.step.repo, v.reason
+            )),
+            Err(e) => lines.push(format!(
+                "setup step `{}` could not be replayed: {e}",
+                cand.step.command
+            )),
         }
     }
     for s in &report.skipped {

@@ -9,6 +9,7 @@ mod api;
 pub mod bundle;
 mod learning;
 pub mod machine;
+pub mod planner;
 pub mod record;
 pub mod rpc;
 pub mod service;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actors::net::Endpoint;
 use actors::memory::{MemoryStore, seed_from_org};
+use actors::net::Endpoint;
 use actors::org::Org;
 use dashmap::DashMap;
 use protocol::outcome::Outcome;
@@ -60,6 +60,8 @@ pub(crate) struct Inner {
     pub(crate) store: RunStore,
     /// Organizational memory (facts, learned gates and setup steps), `<state>/memory.redb`.
     pub(crate) memory: Arc<MemoryStore>,
+    /// The supervised Planner actor.
+    pub(crate) planner: super::planner::PlannerHandle,
     pub(crate) cfg: RunConfig,
     pub(crate) endpoint: Endpoint,
     pub(crate) coordinator: ActorRef<CoordinatorMsg>,
@@ -87,16 +89,23 @@ impl RunService {
         let store = blocking(move || RunStore::open(&path)).await??;
         let (memory_path, org) = (cfg.state_dir.join("memory.redb"), cfg.org.clone());
         let memory = blocking(move || -> Result<MemoryStore, RunError> {
-            let memory = MemoryStore::open(&memory_path).map_err(|e| RunError::Internal(e.to_string()))?;
-            memory.apply(seed_from_org(&org)).map_err(|e| RunError::Internal(format!("seeding memory: {e}")))?;
+            let memory =
+                MemoryStore::open(&memory_path).map_err(|e| RunError::Internal(e.to_string()))?;
+            memory
+                .apply(seed_from_org(&org))
+                .map_err(|e| RunError::Internal(format!("seeding memory: {e}")))?;
             Ok(memory)
         })
         .await??;
         let memory = Arc::new(memory);
+        let planner = super::planner::PlannerHandle::start(cfg.org.clone())
+            .await
+            .map_err(RunError::Internal)?;
         let service = RunService {
             inner: Arc::new(Inner {
                 store,
                 memory,
+                planner,
                 cfg,
                 endpoint,
                 coordinator,

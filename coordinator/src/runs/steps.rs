@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actors::plan::{self, Plan};
+use actors::plan::Plan;
 use protocol::outcome::{FindingNote, TaskSpec};
 use protocol::run::{
     RepoRef, RunFinding, RunRecord, TaskAssignment, TaskRecord, TaskResult, TaskState,
@@ -35,10 +35,15 @@ impl Steps for ClusterSteps {
         Box::pin(async move {
             let span = tracing::info_span!("plan.build", run = %run.id);
             let _g = span.enter();
-            let contracts: Vec<String> = run.outcome.changes.iter().map(|c| c.contract().to_string()).collect();
+            let contracts: Vec<String> = run
+                .outcome
+                .changes
+                .iter()
+                .map(|c| c.contract().to_string())
+                .collect();
             let repos: Vec<String> = inner.cfg.org.repos.iter().map(|r| r.name.clone()).collect();
             let facts = super::learning::facts_for(&inner.memory, repos, contracts).await;
-            let plan = plan::plan(&inner.cfg.org, &run.outcome, &facts).map_err(|e| e.to_string())?;
+            let plan = inner.planner.plan(run.outcome.clone(), facts).await?;
             let tasks = plan
                 .tasks
                 .iter()
