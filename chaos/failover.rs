@@ -240,6 +240,7 @@ mod tests {
             started_unix_ms: 0,
             finished_unix_ms: 0,
             checks: serde_json::Value::Null,
+            moves: Vec::new(),
         };
         assert!(FailoverPolicy::admit(&repo, &result("b", 2), &shards).is_ok());
         assert!(FailoverPolicy::admit(&repo, &result("a", 1), &shards).is_err());

@@ -76,6 +76,7 @@ pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
         started_unix_ms: unix_ms(),
         finished_unix_ms: 0,
         checks: serde_json::Value::Null,
+        moves: Vec::new(),
     };
     let started = Instant::now();
     let mut artifacts = Vec::new();

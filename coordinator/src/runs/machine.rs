@@ -206,6 +206,14 @@ impl RunMachine {
 
     fn task_finished(&mut self, now: u64, task_id: &str, result: TaskResult) -> Vec<Effect> {
         let max_attempts = self.run.budget.max_attempts_per_task;
+        // Re-placements happened while the attempt ran; they are history whatever the result.
+        for m in &result.moves {
+            let message = format!(
+                "{task_id} attempt {} moved from {}@{} to {}@{}: {}",
+                result.attempt, m.from, m.from_epoch, m.to, m.epoch, m.reason
+            );
+            self.event(m.at_unix_ms.max(1), "task.moved", &message);
+        }
         let Some(task) = self.run.tasks.iter_mut().find(|t| t.id == task_id) else {
             self.event(
                 now,

@@ -7,6 +7,7 @@
 
 mod api;
 pub mod bundle;
+mod failover;
 pub mod machine;
 pub mod record;
 pub mod rpc;
