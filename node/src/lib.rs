@@ -5,6 +5,7 @@
 //! heartbeat loop. Does not own: membership decisions (the coordinator) or the wire format.
 
 mod agent;
+pub mod attempts;
 mod contract_checks;
 pub mod task;
 pub mod verify_round;
@@ -12,7 +13,7 @@ pub mod workers;
 
 pub use agent::{NODE_TARGET, NodeActor, NodeMsg};
 pub use task::WorkConfig;
-pub use workers::{REPO_AGENT_TARGET, Role, VERIFIER_TARGET, WorkerActor};
+pub use workers::{REPO_AGENT_TARGET, Role, VERIFIER_TARGET, WorkerActor, WorkerArgs};
 
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Quic, Registry, RegistryHandler, RemoteActor, RemoteError};
@@ -229,6 +230,11 @@ async fn supervise_node_actors(
         let registry = registry.clone();
         move |actor| registry.register(NODE_TARGET, actor)
     };
+    let args = workers::WorkerArgs {
+        cfg: work,
+        shards: shards.clone(),
+        attempts: Arc::new(attempts::Attempts::new()),
+    };
     let worker_start = |name: &'static str| {
         let registry = registry.clone();
         move |actor: ActorRef<workers::WorkerMsg>| registry.register(name, actor)
@@ -239,13 +245,13 @@ async fn supervise_node_actors(
             ChildSpec::actor(
                 REPO_AGENT_TARGET,
                 WorkerActor(Role::RepoAgent),
-                work.clone(),
+                args.clone(),
                 worker_start(REPO_AGENT_TARGET),
             ),
             ChildSpec::actor(
                 VERIFIER_TARGET,
                 WorkerActor(Role::Verifier),
-                work,
+                args,
                 worker_start(VERIFIER_TARGET),
             ),
         ],

@@ -12,6 +12,13 @@ use actors::org::Manifest;
 use actors::verify::{self, CheckRecord, VerifyError};
 use protocol::run::{Blob, TaskAssignment, TaskDone, TaskResult};
 
+use crate::attempts::Tenure;
+
+/// Test hook: with `FACTORY_TEST_PANIC_ONCE=<repo>` in its environment, the node's first attempt
+/// on `<repo>` panics, once per process, so tests can crash a worker on demand and watch the
+/// crash be reported and retried. Unset in normal use.
+pub const PANIC_ONCE_ENV: &str = "FACTORY_TEST_PANIC_ONCE";
+
 /// Largest log shipped back per file; a reviewer sees the tail, the node keeps the whole file.
 const MAX_LOG_BYTES: u64 = 256 * 1024;
 
@@ -40,6 +47,9 @@ pub enum TaskError {
     /// The repo's manifest is missing or wrong on the branch.
     #[error("{0}")]
     Manifest(String),
+    /// The repo moved to another node or epoch while the attempt ran; it did not push.
+    #[error("stepped down: {0}")]
+    SteppedDown(String),
     /// A repo check failed.
     #[error("check `{name}` failed (exit {exit}) in {repo}: `{command}`\n{tail}")]
     CheckFailed {
@@ -58,6 +68,16 @@ pub enum TaskError {
 
 /// Run one attempt; never fails as a call: a failure is a result with `ok = false`.
 pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
+    run_task_with(cfg, a, None).await
+}
+
+/// [`run_task`], stepping down before the push if `tenure` shows the repo moved on meanwhile.
+pub async fn run_task_with(
+    cfg: &WorkConfig,
+    a: &TaskAssignment,
+    tenure: Option<&Tenure>,
+) -> TaskDone {
+    panic_once(&a.task.repo);
     let mut result = TaskResult {
         attempt: a.task.attempt,
         node: cfg.node.clone(),
@@ -80,7 +100,7 @@ pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
     };
     let started = Instant::now();
     let mut artifacts = Vec::new();
-    match attempt(cfg, a, &mut result, &mut artifacts).await {
+    match attempt(cfg, a, tenure, &mut result, &mut artifacts).await {
         Ok(()) => result.ok = true,
         Err(e) => {
             tracing::warn!(repo = %a.task.repo, task = %a.task.task_id, attempt = a.task.attempt, error = %e, "task attempt failed");
@@ -95,6 +115,7 @@ pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
 async fn attempt(
     cfg: &WorkConfig,
     a: &TaskAssignment,
+    tenure: Option<&Tenure>,
     result: &mut TaskResult,
     artifacts: &mut Vec<Blob>,
 ) -> Result<(), TaskError> {
@@ -124,6 +145,12 @@ async fn attempt(
         "{}\n\nfactory run {} task {} attempt {}",
         task.title, task.run_id, task.task_id, task.attempt
     );
+    if let Some(why) = tenure.and_then(|t| t.lost(&task.repo, a.epoch)) {
+        // Our result would be refused by the fence anyway; not pushing keeps the branch to the
+        // successor's work alone.
+        tracing::warn!(repo = %task.repo, task = %task.task_id, attempt = task.attempt, epoch = a.epoch, reason = %why, "stepping down: result refused by epoch");
+        return Err(TaskError::SteppedDown(why));
+    }
     let delivered = agent::commit_and_push(&wt, &message, task.attempt > 1).await?;
     result.branch = Some(delivered.branch.clone());
     result.base = Some(delivered.base.clone());
@@ -146,6 +173,16 @@ async fn attempt(
     match checks.iter().find(|c| !c.passed) {
         Some(c) => Err(check_failed(&task.repo, c)),
         None => Ok(()),
+    }
+}
+
+/// The [`PANIC_ONCE_ENV`] hook.
+fn panic_once(repo: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static FIRED: AtomicBool = AtomicBool::new(false);
+    if std::env::var(PANIC_ONCE_ENV).is_ok_and(|r| r == repo) && !FIRED.swap(true, Ordering::SeqCst)
+    {
+        panic!("{PANIC_ONCE_ENV}: worker panics on its first attempt on {repo}");
     }
 }
 
