@@ -73,6 +73,9 @@ pub struct NodeConfig {
     pub certs: PathBuf,
     /// UDP address to serve on. Default `127.0.0.1:0`.
     pub listen: SocketAddr,
+    /// The address it tells the coordinator to reach it on, when not the one it listens on
+    /// (a proxy or NAT in between). Default: its listening address.
+    pub advertise: Option<SocketAddr>,
     /// The agents it can run. Default `repo-agent`, `verifier`.
     pub agents: Vec<String>,
     /// Placement labels.
@@ -94,6 +97,7 @@ impl NodeConfig {
             join,
             certs,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise: None,
             agents: vec!["repo-agent".to_owned(), "verifier".to_owned()],
             labels: BTreeMap::new(),
             work_dir: std::env::temp_dir().join("factory-node"),
@@ -175,7 +179,11 @@ impl Node {
             capacity: config.capacity,
             agents: config.agents.clone(),
             labels: config.labels.clone(),
-            addr: endpoint.local_addr()?.to_string(),
+            addr: match config.advertise {
+                Some(addr) => addr,
+                None => endpoint.local_addr()?,
+            }
+            .to_string(),
         };
         let interval = register_once(&coordinator, &register)
             .await
@@ -307,6 +315,13 @@ async fn heartbeat_loop(
                     }
                     for g in grants.iter().filter(|g| !current.contains(g)) {
                         tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard granted");
+                    }
+                    // Running attempts on these repos step down before they push.
+                    for g in current
+                        .iter()
+                        .filter(|c| !grants.iter().any(|g| g.repo == c.repo))
+                    {
+                        tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard revoked");
                     }
                     *current = grants;
                     true

@@ -151,7 +151,10 @@ async fn attempt(
         tracing::warn!(repo = %task.repo, task = %task.task_id, attempt = task.attempt, epoch = a.epoch, reason = %why, "stepping down: result refused by epoch");
         return Err(TaskError::SteppedDown(why));
     }
-    let delivered = agent::commit_and_push(&wt, &message, task.attempt > 1).await?;
+    // A later attempt may legitimately change nothing more; so may a re-send of an attempt whose
+    // first send already pushed (the branch it continues from already differs from the base).
+    let allow_no_change = task.attempt > 1 || wt.start != wt.base;
+    let delivered = agent::commit_and_push(&wt, &message, allow_no_change).await?;
     result.branch = Some(delivered.branch.clone());
     result.base = Some(delivered.base.clone());
     result.head = Some(delivered.head.clone());
