@@ -226,7 +226,9 @@ fn a_coordinator_killed_mid_run_resumes_it_from_its_state() {
 
     let run = fleet.wait_finished(&addr, &run_id);
     assert_delivered(&run);
-    let _ = runner;
+    // The first send, still running when the coordinator died, saw the new epoch and stepped
+    // down instead of pushing; the re-send did the work.
+    nodes[index(&runner)].wait_stderr("stepping down", Duration::from_secs(30));
     // One commit per attempt that changed the repo, and one push per commit.
     let branch = format!("factory/{run_id}");
     let commits = fleet.commits(&repo, &branch);
