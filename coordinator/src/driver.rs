@@ -72,11 +72,18 @@ pub async fn drive(
     steps: Arc<dyn Steps>,
     updates: broadcast::Sender<RunRecord>,
 ) -> Result<RunRecord, DriveError> {
+    // The record as the store holds it: `run` was read from it (a resume) or just written to it
+    // (a submit). A step that changed nothing is not written again, so resuming many runs costs
+    // reads, not one durable write each.
+    let mut stored = run.clone();
     let mut machine = RunMachine::new(run);
     let mut inflight: JoinSet<Input> = JoinSet::new();
     let mut effects = machine.step(Input::Start, now_unix_ms());
     loop {
-        persist(&store, &machine.run).await?;
+        if machine.run != stored {
+            persist(&store, &machine.run).await?;
+            stored = machine.run.clone();
+        }
         let _ = updates.send(machine.run.clone());
         for effect in effects.drain(..) {
             inflight.spawn(run_effect(steps.clone(), machine.run.clone(), effect));

@@ -4,8 +4,10 @@
 //! share a runtime), waits for its readiness line, and times calls over real QUIC with mutual TLS.
 
 mod baseline;
+mod failover;
 mod http;
 mod measure;
+mod recovery;
 
 use actors::net::{Endpoint, EndpointConfig, Identity, PingHandler, Validity, certs};
 use anyhow::Context;
@@ -25,6 +27,16 @@ pub enum BenchCommand {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 3)]
         seconds: u64,
+    },
+    /// Failover of a task from a killed node (vs. failure detection), and a coordinator resuming
+    /// in-flight runs from its store (vs. a bare read of the same records).
+    Failover {
+        /// Kill-and-failover rounds, each on a fresh cluster of child processes.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// In-flight runs in the store for the recovery measurement.
+        #[arg(long, default_value_t = 1000)]
+        runs: usize,
     },
     /// Requests per second and latency of the HTTP API over loopback keep-alive connections.
     Http {
@@ -55,6 +67,7 @@ const IN_FLIGHT: usize = 64;
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Rpc { seconds } => rpc(Duration::from_secs(seconds)),
+        BenchCommand::Failover { rounds, runs } => failover::run(rounds, runs),
         BenchCommand::Http {
             requests,
             concurrency,
