@@ -129,7 +129,7 @@ impl Attempts {
 /// Wait for the reply of an attempt another request is running.
 pub async fn repeat(mut reply: watch::Receiver<Option<Body>>) -> Body {
     match reply.wait_for(Option::is_some).await {
-        Ok(body) => body.clone().unwrap_or_else(|| lost()),
+        Ok(body) => body.clone().unwrap_or_else(lost),
         Err(_) => lost(),
     }
 }

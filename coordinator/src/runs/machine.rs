@@ -10,6 +10,9 @@ use super::record::{
 };
 
 /// Something that happened to a run.
+// A task result is the big variant; inputs are moved one at a time per step, never stored in
+// bulk, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// Start (or resume) the run.
