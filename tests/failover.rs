@@ -314,3 +314,61 @@ fn a_lossy_path_between_a_node_and_the_coordinator_still_delivers() {
         );
     }
 }
+
+/// A re-send of an attempt whose first send already pushed (its reply was lost, or its node was)
+/// succeeds on another node without a second commit or push.
+#[tokio::test]
+async fn a_resent_attempt_that_already_pushed_does_not_push_again() {
+    use node::task::{WorkConfig, run_task};
+    use protocol::outcome::{ChangeSpec, TaskRole, TaskSpec};
+    use protocol::run::TaskAssignment;
+
+    let fleet = Fleet::new(false);
+    let run_id = "0190aaaa-0000-7000-8000-000000000002";
+    let created_at = |contract: &str| ChangeSpec::AddField {
+        contract: contract.into(),
+        field: "createdAt".into(),
+        ty: "string".into(),
+        format: Some("date-time".into()),
+    };
+    let a = TaskAssignment {
+        task: TaskSpec {
+            run_id: run_id.into(),
+            task_id: "backend:change".into(),
+            repo: "backend".into(),
+            role: TaskRole::Writer,
+            title: "expose the order creation time".into(),
+            instructions: "add createdAt".into(),
+            changes: vec![created_at("orders.v1"), created_at("order-events.v1")],
+            attempt: 1,
+            findings: vec![],
+            context: vec![],
+        },
+        origin: fleet
+            .root
+            .join("org/origins/backend.git")
+            .display()
+            .to_string(),
+        epoch: 1,
+        agent: "sim".into(),
+        skill: actors::agent::DEFAULT_TEMPLATE.into(),
+        agent_timeout_secs: 120,
+        agent_max_cost_usd: 1.0,
+    };
+    let on = |node: &str| WorkConfig {
+        node: node.into(),
+        work_dir: fleet.root.join("work").join(node),
+        sim_argv: vec![support::factory_bin().into(), "sim-agent".into()],
+        check_timeout: Duration::from_secs(120),
+    };
+    let first = run_task(&on("node-1"), &a).await.result;
+    assert!(first.ok, "{:?}", first.error);
+    let again = run_task(&on("node-2"), &TaskAssignment { epoch: 2, ..a })
+        .await
+        .result;
+    assert!(again.ok, "{:?}", again.error);
+    assert_eq!(again.head, first.head);
+    let branch = format!("factory/{run_id}");
+    assert_eq!(fleet.commits("backend", &branch).len(), 1);
+    assert_eq!(fleet.pushes("backend", &branch), 1);
+}
