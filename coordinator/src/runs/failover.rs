@@ -186,3 +186,43 @@ async fn next_owner(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::ErrorCode;
+
+    fn check(e: NetError, expected: bool) {
+        assert_eq!(is_transport(&e), expected, "{e}");
+    }
+
+    #[test]
+    fn only_a_lost_peer_is_a_reason_to_move() {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        check(quinn::ConnectionError::TimedOut.into(), true);
+        check(
+            NetError::Connect {
+                addr,
+                detail: "unreachable".into(),
+            },
+            true,
+        );
+        check(NetError::Stream("reset".into()), true);
+        // A crash, a refusal or the task's own deadline is the attempt's end, not the node's.
+        check(
+            NetError::Remote {
+                code: ErrorCode::Internal,
+                detail: "RepoAgent crashed".into(),
+            },
+            false,
+        );
+        check(
+            NetError::Refused {
+                addr,
+                detail: "bad certificate".into(),
+            },
+            false,
+        );
+        check(NetError::DeadlineExceeded { after_ms: 1 }, false);
+    }
+}
