@@ -1,9 +1,9 @@
 //! `FailoverPolicy`: where each running task attempt was sent, and when to send it again.
 //!
 //! The run machine only says "dispatch attempt N of task T"; it does not know about nodes,
-//! epochs or lost messages, and `coordinator::driver` has no failover yet. This is the policy the
-//! simulated coordinator runs, written against the coordinator's own types (`ShardMap`, `Move`,
-//! `TaskResult`) and nothing of the simulator, so the real driver can adopt it as it is:
+//! epochs or lost messages. This is the policy the simulated coordinator runs, written against
+//! the coordinator's own types (`ShardMap`, `Move`, `TaskResult`) and nothing of the simulator.
+//! The real driver's form of it is `coordinator::runs::failover` (see CHAOS.md):
 //!
 //! - Send an attempt to the repo's current owner under the shard's current epoch; with no owner,
 //!   park it until a move gives the repo one.
@@ -240,6 +240,7 @@ mod tests {
             started_unix_ms: 0,
             finished_unix_ms: 0,
             checks: serde_json::Value::Null,
+            moves: Vec::new(),
         };
         assert!(FailoverPolicy::admit(&repo, &result("b", 2), &shards).is_ok());
         assert!(FailoverPolicy::admit(&repo, &result("a", 1), &shards).is_err());

@@ -42,6 +42,7 @@ fn result(attempt: u32) -> TaskResult {
         started_unix_ms: 0,
         finished_unix_ms: 0,
         checks: serde_json::Value::Null,
+        moves: Vec::new(),
     }
 }
 

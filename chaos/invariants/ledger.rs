@@ -62,6 +62,7 @@ mod tests {
             started_unix_ms: 0,
             finished_unix_ms: 0,
             checks: serde_json::Value::Null,
+            moves: Vec::new(),
         }
     }
 

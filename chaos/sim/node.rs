@@ -100,6 +100,7 @@ impl Sim {
             started_unix_ms: 0,
             finished_unix_ms: self.now,
             checks: serde_json::Value::Null,
+            moves: Vec::new(),
         };
         let counter = self
             .stats

@@ -95,11 +95,18 @@ async fn drive_in_span(
     updates: broadcast::Sender<RunRecord>,
     span: Span,
 ) -> Result<RunRecord, DriveError> {
+    // The record as the store holds it: `run` was read from it (a resume) or just written to it
+    // (a submit). A step that changed nothing is not written again, so resuming many runs costs
+    // reads, not one durable write each.
+    let mut stored = run.clone();
     let mut machine = RunMachine::new(run);
     let mut inflight: JoinSet<Input> = JoinSet::new();
     let mut effects = machine.step(Input::Start, now_unix_ms());
     loop {
-        persist(&store, &machine.run).await?;
+        if machine.run != stored {
+            persist(&store, &machine.run).await?;
+            stored = machine.run.clone();
+        }
         let _ = updates.send(machine.run.clone());
         for effect in effects.drain(..) {
             let child = effect_span(&span, &machine.run.id, &effect);

@@ -5,6 +5,7 @@
 //! heartbeat loop. Does not own: membership decisions (the coordinator) or the wire format.
 
 mod agent;
+pub mod attempts;
 mod contract_checks;
 pub mod task;
 pub mod verify_round;
@@ -12,7 +13,7 @@ pub mod workers;
 
 pub use agent::{NODE_TARGET, NodeActor, NodeMsg};
 pub use task::WorkConfig;
-pub use workers::{REPO_AGENT_TARGET, Role, VERIFIER_TARGET, WorkerActor};
+pub use workers::{REPO_AGENT_TARGET, Role, VERIFIER_TARGET, WorkerActor, WorkerArgs};
 
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Quic, Registry, RegistryHandler, RemoteActor, RemoteError};
@@ -72,6 +73,9 @@ pub struct NodeConfig {
     pub certs: PathBuf,
     /// UDP address to serve on. Default `127.0.0.1:0`.
     pub listen: SocketAddr,
+    /// The address it tells the coordinator to reach it on, when not the one it listens on
+    /// (a proxy or NAT in between). Default: its listening address.
+    pub advertise: Option<SocketAddr>,
     /// The agents it can run. Default `repo-agent`, `verifier`.
     pub agents: Vec<String>,
     /// Placement labels.
@@ -93,6 +97,7 @@ impl NodeConfig {
             join,
             certs,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise: None,
             agents: vec!["repo-agent".to_owned(), "verifier".to_owned()],
             labels: BTreeMap::new(),
             work_dir: std::env::temp_dir().join("factory-node"),
@@ -174,7 +179,11 @@ impl Node {
             capacity: config.capacity,
             agents: config.agents.clone(),
             labels: config.labels.clone(),
-            addr: endpoint.local_addr()?.to_string(),
+            addr: match config.advertise {
+                Some(addr) => addr,
+                None => endpoint.local_addr()?,
+            }
+            .to_string(),
         };
         let interval = register_once(&coordinator, &register)
             .await
@@ -229,6 +238,11 @@ async fn supervise_node_actors(
         let registry = registry.clone();
         move |actor| registry.register(NODE_TARGET, actor)
     };
+    let args = workers::WorkerArgs {
+        cfg: work,
+        shards: shards.clone(),
+        attempts: Arc::new(attempts::Attempts::new()),
+    };
     let worker_start = |name: &'static str| {
         let registry = registry.clone();
         move |actor: ActorRef<workers::WorkerMsg>| registry.register(name, actor)
@@ -239,13 +253,13 @@ async fn supervise_node_actors(
             ChildSpec::actor(
                 REPO_AGENT_TARGET,
                 WorkerActor(Role::RepoAgent),
-                work.clone(),
+                args.clone(),
                 worker_start(REPO_AGENT_TARGET),
             ),
             ChildSpec::actor(
                 VERIFIER_TARGET,
                 WorkerActor(Role::Verifier),
-                work,
+                args,
                 worker_start(VERIFIER_TARGET),
             ),
         ],
@@ -301,6 +315,13 @@ async fn heartbeat_loop(
                     }
                     for g in grants.iter().filter(|g| !current.contains(g)) {
                         tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard granted");
+                    }
+                    // Running attempts on these repos step down before they push.
+                    for g in current
+                        .iter()
+                        .filter(|c| !grants.iter().any(|g| g.repo == c.repo))
+                    {
+                        tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard revoked");
                     }
                     *current = grants;
                     true

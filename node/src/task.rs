@@ -12,6 +12,13 @@ use actors::agent::{self, AgentError, AgentSpec, Budget};
 use actors::org::{Commands, Manifest};
 use actors::verify::{self, CheckRecord, CheckSpec, VerifyError};
 use protocol::run::{Blob, TaskAssignment, TaskDone, TaskResult};
+
+use crate::attempts::Tenure;
+
+/// Test hook: with `FACTORY_TEST_PANIC_ONCE=<repo>` in its environment, the node's first attempt
+/// on `<repo>` panics, once per process, so tests can crash a worker on demand and watch the
+/// crash be reported and retried. Unset in normal use.
+pub const PANIC_ONCE_ENV: &str = "FACTORY_TEST_PANIC_ONCE";
 use tracing::Instrument;
 
 /// Largest log shipped back per file; a reviewer sees the tail, the node keeps the whole file.
@@ -42,6 +49,9 @@ pub enum TaskError {
     /// The repo's manifest is missing or wrong on the branch.
     #[error("{0}")]
     Manifest(String),
+    /// The repo moved to another node or epoch while the attempt ran; it did not push.
+    #[error("stepped down: {0}")]
+    SteppedDown(String),
     /// A repo check failed.
     #[error("check `{name}` failed (exit {exit}) in {repo}: `{command}`\n{tail}")]
     CheckFailed {
@@ -62,6 +72,11 @@ pub enum TaskError {
 /// Traced as `repo_agent.attempt`, a child of the span current when it is called (the request's
 /// `rpc.server` span on a node).
 pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
+    run_task_with(cfg, a, None).await
+}
+
+/// [`run_task`], stepping down before the push if `tenure` shows the repo moved on meanwhile.
+pub async fn run_task_with(cfg: &WorkConfig, a: &TaskAssignment, tenure: Option<&Tenure>) -> TaskDone {
     let span = tracing::info_span!(
         "repo_agent.attempt",
         run = %a.task.run_id,
@@ -71,12 +86,13 @@ pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
         node = %cfg.node,
         ok = tracing::field::Empty,
     );
-    let done = run_task_in_span(cfg, a).instrument(span.clone()).await;
+    let done = run_task_in_span(cfg, a, tenure).instrument(span.clone()).await;
     span.record("ok", done.result.ok);
     done
 }
 
-async fn run_task_in_span(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
+async fn run_task_in_span(cfg: &WorkConfig, a: &TaskAssignment, tenure: Option<&Tenure>) -> TaskDone {
+    panic_once(&a.task.repo);
     let mut result = TaskResult {
         attempt: a.task.attempt,
         node: cfg.node.clone(),
@@ -95,10 +111,11 @@ async fn run_task_in_span(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
         started_unix_ms: unix_ms(),
         finished_unix_ms: 0,
         checks: serde_json::Value::Null,
+        moves: Vec::new(),
     };
     let started = Instant::now();
     let mut artifacts = Vec::new();
-    match attempt(cfg, a, &mut result, &mut artifacts).await {
+    match attempt(cfg, a, tenure, &mut result, &mut artifacts).await {
         Ok(()) => result.ok = true,
         Err(e) => {
             tracing::warn!(repo = %a.task.repo, task = %a.task.task_id, attempt = a.task.attempt, error = %e, "task attempt failed");
@@ -113,6 +130,7 @@ async fn run_task_in_span(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
 async fn attempt(
     cfg: &WorkConfig,
     a: &TaskAssignment,
+    tenure: Option<&Tenure>,
     result: &mut TaskResult,
     artifacts: &mut Vec<Blob>,
 ) -> Result<(), TaskError> {
@@ -144,7 +162,16 @@ async fn attempt(
         "{}\n\nfactory run {} task {} attempt {}",
         task.title, task.run_id, task.task_id, task.attempt
     );
-    let delivered = agent::commit_and_push(&wt, &message, task.attempt > 1).await?;
+    if let Some(why) = tenure.and_then(|t| t.lost(&task.repo, a.epoch)) {
+        // Our result would be refused by the fence anyway; not pushing keeps the branch to the
+        // successor's work alone.
+        tracing::warn!(repo = %task.repo, task = %task.task_id, attempt = task.attempt, epoch = a.epoch, reason = %why, "stepping down: result refused by epoch");
+        return Err(TaskError::SteppedDown(why));
+    }
+    // A later attempt may legitimately change nothing more; so may a re-send of an attempt whose
+    // first send already pushed (the branch it continues from already differs from the base).
+    let allow_no_change = task.attempt > 1 || wt.start != wt.base;
+    let delivered = agent::commit_and_push(&wt, &message, allow_no_change).await?;
     result.branch = Some(delivered.branch.clone());
     result.base = Some(delivered.base.clone());
     result.head = Some(delivered.head.clone());
@@ -205,6 +232,15 @@ async fn repo_checks(
         }
     }
     Ok(records)
+}
+
+/// The [`PANIC_ONCE_ENV`] hook.
+fn panic_once(repo: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static FIRED: AtomicBool = AtomicBool::new(false);
+    if std::env::var(PANIC_ONCE_ENV).is_ok_and(|r| r == repo) && !FIRED.swap(true, Ordering::SeqCst) {
+        panic!("{PANIC_ONCE_ENV}: worker panics on its first attempt on {repo}");
+    }
 }
 
 /// Read `factory.toml` from a worktree, with its schemas.

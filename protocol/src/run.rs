@@ -137,6 +137,28 @@ pub struct TaskResult {
     pub finished_unix_ms: u64,
     /// The repo's own checks (serialized `verify::CheckRecord`s).
     pub checks: serde_json::Value,
+    /// Where the coordinator re-placed this attempt because its node was lost or its repo moved,
+    /// in order; empty when it ran where it was first sent. Set by the coordinator, not the node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<TaskMove>,
+}
+
+/// One re-placement of a running attempt: the node it was on was lost or no longer owns the
+/// repo, so the same attempt was sent to the repo's new owner under a newer epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskMove {
+    /// The node it was sent to before.
+    pub from: String,
+    /// The epoch it was sent under before.
+    pub from_epoch: u64,
+    /// The node it was sent to now.
+    pub to: String,
+    /// The epoch it was sent under now.
+    pub epoch: u64,
+    /// Why it moved (the transport error, or the fence's refusal).
+    pub reason: String,
+    /// Unix ms of the move.
+    pub at_unix_ms: u64,
 }
 
 /// One finding the verifier raised, as the run keeps it.

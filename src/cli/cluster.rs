@@ -63,6 +63,9 @@ pub struct NodeArgs {
     /// Where repo caches and sandboxes live (default: a folder in the system's temp dir).
     #[arg(long)]
     work: Option<PathBuf>,
+    /// The address the coordinator should reach this node on, if not --listen (a proxy between).
+    #[arg(long)]
+    advertise: Option<SocketAddr>,
 }
 
 /// Arguments of `factory status`.
@@ -191,6 +194,7 @@ pub async fn node(args: NodeArgs) -> Result<()> {
     let mut config = NodeConfig::new(args.name.clone(), args.join, args.certs);
     config.capacity = args.capacity;
     config.listen = args.listen;
+    config.advertise = args.advertise;
     if let Some(work) = &args.work {
         config.work_dir = std::path::absolute(work)?;
     }

@@ -2,6 +2,9 @@
 //! output line by line, wait for readiness lines and conditions with deadlines, kill on drop.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod fleet;
+pub mod udp_proxy;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

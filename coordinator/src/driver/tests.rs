@@ -68,6 +68,7 @@ impl Steps for Fake {
                 started_unix_ms: 0,
                 finished_unix_ms: 0,
                 checks: serde_json::Value::Null,
+                moves: Vec::new(),
             }
         })
     }

@@ -10,6 +10,9 @@ use super::record::{
 };
 
 /// Something that happened to a run.
+// A task result is the big variant; inputs are moved one at a time per step, never stored in
+// bulk, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// Start (or resume) the run.
@@ -206,6 +209,14 @@ impl RunMachine {
 
     fn task_finished(&mut self, now: u64, task_id: &str, result: TaskResult) -> Vec<Effect> {
         let max_attempts = self.run.budget.max_attempts_per_task;
+        // Re-placements happened while the attempt ran; they are history whatever the result.
+        for m in &result.moves {
+            let message = format!(
+                "{task_id} attempt {} moved from {}@{} to {}@{}: {}",
+                result.attempt, m.from, m.from_epoch, m.to, m.epoch, m.reason
+            );
+            self.event(m.at_unix_ms.max(1), "task.moved", &message);
+        }
         let Some(task) = self.run.tasks.iter_mut().find(|t| t.id == task_id) else {
             self.event(
                 now,

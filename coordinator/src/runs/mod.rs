@@ -7,6 +7,7 @@
 
 mod api;
 pub mod bundle;
+mod failover;
 mod learning;
 pub mod machine;
 pub mod planner;

@@ -10,7 +10,7 @@ use protocol::run::{
     RepoRef, RunFinding, RunRecord, TaskAssignment, TaskRecord, TaskResult, TaskState,
     VerifyRequest,
 };
-use protocol::targets::{REPO_AGENT as REPO_AGENT_TARGET, VERIFIER as VERIFIER_TARGET};
+use protocol::targets::VERIFIER as VERIFIER_TARGET;
 use protocol::{Body, Epoch, NodeId, RepoName};
 use ractor::call_t;
 
@@ -152,31 +152,12 @@ async fn dispatch(
         agent_max_cost_usd: budget.agent_max_cost_usd,
     };
     tracing::info!(run = %run.id, task = task_id, attempt, node = %placement.node, epoch = placement.epoch.0, "task dispatched");
-    let addr = placement.addr.parse().map_err(|e| {
-        format!(
-            "node {} has a bad address {}: {e}",
-            placement.node, placement.addr
-        )
-    })?;
     let timeout = Duration::from_secs(budget.agent_timeout_secs) + TASK_SLACK;
-    let body = Body::RunTask {
-        assignment: Box::new(assignment),
-    };
-    let reply = inner
-        .endpoint
-        .call(addr, REPO_AGENT_TARGET, body, timeout)
-        .await
-        .map_err(|e| format!("node {}: {e}", placement.node))?;
-    let Body::TaskDone { done } = reply else {
-        return Err(format!(
-            "node {} answered {} to a task",
-            placement.node,
-            reply.kind()
-        ));
-    };
-    let done = *done;
+    // A lost node or a moved repo re-sends the same attempt to the new owner (see `failover`).
+    let (done, moves) = super::failover::send(inner, assignment, placement, timeout).await?;
     keep_artifacts(inner, &run.id, &done.artifacts);
     let mut result = done.result;
+    result.moves = moves;
     // Fencing: a result stamped with an epoch older than the shard's is refused, so a node that
     // lost the repo while it worked cannot overwrite its successor's work.
     let fence = call_t!(
@@ -324,5 +305,6 @@ fn failed(attempt: u32, error: String) -> TaskResult {
         started_unix_ms: now_unix_ms(),
         finished_unix_ms: now_unix_ms(),
         checks: serde_json::Value::Null,
+        moves: Vec::new(),
     }
 }

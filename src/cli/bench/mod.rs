@@ -5,8 +5,10 @@
 
 mod baseline;
 mod demo;
+mod failover;
 mod http;
 mod measure;
+mod recovery;
 
 use actors::net::{Endpoint, EndpointConfig, Identity, PingHandler, Validity, certs};
 use anyhow::Context;
@@ -32,6 +34,16 @@ pub enum BenchCommand {
         /// How many demo runs.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+    },
+    /// Failover of a task from a killed node (vs. failure detection), and a coordinator resuming
+    /// in-flight runs from its store (vs. a bare read of the same records).
+    Failover {
+        /// Kill-and-failover rounds, each on a fresh cluster of child processes.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// In-flight runs in the store for the recovery measurement.
+        #[arg(long, default_value_t = 1000)]
+        runs: usize,
     },
     /// Requests per second and latency of the HTTP API over loopback keep-alive connections.
     Http {
@@ -63,6 +75,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Rpc { seconds } => rpc(Duration::from_secs(seconds)),
         BenchCommand::Demo { runs } => demo::run(runs),
+        BenchCommand::Failover { rounds, runs } => failover::run(rounds, runs),
         BenchCommand::Http {
             requests,
             concurrency,

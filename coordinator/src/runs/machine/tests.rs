@@ -35,6 +35,7 @@ fn result(attempt: u32, ok: bool, cost: f64) -> TaskResult {
         started_unix_ms: 0,
         finished_unix_ms: 0,
         checks: serde_json::Value::Null,
+        moves: Vec::new(),
     }
 }
 
@@ -250,4 +251,43 @@ fn a_finding_no_task_can_fix_fails_the_run() {
     );
     assert_eq!(e, vec![Effect::Bundle]);
     assert!(m.run.error.as_deref().unwrap_or("").contains("infra"));
+}
+
+#[test]
+fn a_moved_attempt_is_recorded_and_still_counts_once() {
+    let mut m = machine(RunBudget::default());
+    planned(&mut m);
+    let mut r = result(1, true, 0.01);
+    r.node = "n2".into();
+    r.epoch = 2;
+    r.moves = vec![crate::runs::record::TaskMove {
+        from: "n1".into(),
+        from_epoch: 1,
+        to: "n2".into(),
+        epoch: 2,
+        reason: "connection lost".into(),
+        at_unix_ms: 7,
+    }];
+    m.step(
+        Input::TaskFinished {
+            task_id: "backend:change".into(),
+            result: r,
+        },
+        9,
+    );
+    let moved: Vec<&str> = m
+        .run
+        .events
+        .iter()
+        .filter(|e| e.kind == "task.moved")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert_eq!(
+        moved,
+        ["backend:change attempt 1 moved from n1@1 to n2@2: connection lost"]
+    );
+    let backend = &m.run.tasks[0];
+    // The move did not burn an attempt: attempt 1 changed the repo.
+    assert_eq!((backend.attempts, backend.results.len()), (1, 1));
+    assert_eq!(backend.state, TaskState::Changed);
 }

@@ -1,0 +1,228 @@
+//! Failover of one task attempt while it runs: send it to the repo's owner, and when that node is
+//! lost or the repo moves away, send the *same* attempt to the repo's new owner under the new
+//! epoch. Losing a node is not the agent's fault, so it must not burn one of the task's attempts.
+//!
+//! This is the real driver's form of the simulated `FailoverPolicy` (see CHAOS.md): a move or a
+//! lost node re-sends the attempt with its number unchanged, and only a result that passes the
+//! shard fence is returned as final. Nodes keep finished attempts by (run, task, attempt, epoch),
+//! so a re-send to a node that already ran it gets the kept result instead of a second run.
+
+use std::time::{Duration, Instant};
+
+use actors::net::NetError;
+use protocol::run::{TaskAssignment, TaskDone, TaskMove};
+use protocol::targets::REPO_AGENT;
+use protocol::{Body, Epoch, NodeId, RepoName};
+use ractor::call_t;
+
+use super::service::Inner;
+use crate::driver::now_unix_ms;
+use crate::service::{CoordinatorMsg, Placement};
+
+/// Sends of one attempt beyond the first (moves and re-sends together); past this the attempt
+/// fails like any other, so a flapping cluster cannot hold a run forever.
+pub(crate) const MAX_RESENDS: usize = 5;
+
+/// How often a running call checks whether its repo still belongs to the node it was sent to.
+/// With the 100 ms membership tick this bounds failover at detection + 200 ms.
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// How long a lost call waits for the repo to move before sending to the same owner again: the
+/// failure-detection bound (2 s silence + a tick) with a margin. A node that is still the owner
+/// after it was only a transport hiccup answers the re-send from its kept results.
+const LOST_GRACE: Duration = Duration::from_secs(3);
+
+/// How the send of one attempt to one node ended.
+enum Sent {
+    /// The node answered with a result.
+    Done(Box<TaskDone>),
+    /// The node was lost or the repo moved away while it ran; why.
+    Lost(String),
+}
+
+/// Send `assignment` to `placement`, following its repo to new owners until a result passes the
+/// fence, the deadline passes or the re-sends are used up. Returns the last result (which the
+/// caller fences again: a result refused here after the last re-send is refused there too) and the
+/// moves made on the way.
+pub(crate) async fn send(
+    inner: &Inner,
+    mut assignment: TaskAssignment,
+    mut placement: Placement,
+    timeout: Duration,
+) -> Result<(TaskDone, Vec<TaskMove>), String> {
+    let deadline = Instant::now() + timeout;
+    let repo = RepoName::new(assignment.task.repo.clone());
+    let mut moves = Vec::new();
+    let mut resends = 0;
+    loop {
+        assignment.epoch = placement.epoch.0;
+        let reason = match send_once(inner, &assignment, &placement, &repo, deadline).await? {
+            Sent::Done(done) => {
+                let refused = fence(inner, &repo, &done).await?;
+                match refused {
+                    Some(reason) if resends < MAX_RESENDS => reason,
+                    _ => return Ok((*done, moves)),
+                }
+            }
+            Sent::Lost(reason) if resends < MAX_RESENDS => reason,
+            Sent::Lost(reason) => {
+                return Err(format!("{reason} (after {resends} re-sends)"));
+            }
+        };
+        resends += 1;
+        let next = next_owner(inner, &repo, &placement, deadline).await?;
+        tracing::warn!(run = %assignment.task.run_id, task = %assignment.task.task_id, attempt = assignment.task.attempt,
+            from = %placement.node, from_epoch = placement.epoch.0, to = %next.node, epoch = next.epoch.0, %reason, "task re-sent");
+        if next.epoch != placement.epoch || next.node != placement.node {
+            moves.push(TaskMove {
+                from: placement.node.to_string(),
+                from_epoch: placement.epoch.0,
+                to: next.node.to_string(),
+                epoch: next.epoch.0,
+                reason,
+                at_unix_ms: now_unix_ms(),
+            });
+        }
+        placement = next;
+    }
+}
+
+/// One call to one node, abandoned as soon as the repo no longer belongs to it: waiting for the
+/// QUIC idle timeout would add seconds to every failover.
+async fn send_once(
+    inner: &Inner,
+    assignment: &TaskAssignment,
+    placement: &Placement,
+    repo: &RepoName,
+    deadline: Instant,
+) -> Result<Sent, String> {
+    let node = &placement.node;
+    let addr = placement
+        .addr
+        .parse()
+        .map_err(|e| format!("node {node} has a bad address {}: {e}", placement.addr))?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err("the task's deadline passed while it was re-placed".into());
+    }
+    let body = Body::RunTask {
+        assignment: Box::new(assignment.clone()),
+    };
+    let call = inner.endpoint.call(addr, REPO_AGENT, body, left);
+    tokio::pin!(call);
+    loop {
+        tokio::select! {
+            reply = &mut call => {
+                return match reply {
+                    Ok(Body::TaskDone { done }) => Ok(Sent::Done(done)),
+                    Ok(other) => Err(format!("node {node} answered {} to a task", other.kind())),
+                    Err(e) if is_transport(&e) => Ok(Sent::Lost(format!("node {node}: {e}"))),
+                    Err(e) => Err(format!("node {node}: {e}")),
+                };
+            }
+            _ = tokio::time::sleep(WATCH_EVERY) => {
+                match owner(inner, repo).await? {
+                    Some(p) if p.epoch == placement.epoch => {}
+                    Some(p) => return Ok(Sent::Lost(format!("{repo} moved to {} at epoch {}", p.node, p.epoch.0))),
+                    None => return Ok(Sent::Lost(format!("node {node} is down"))),
+                }
+            }
+        }
+    }
+}
+
+/// The node was unreachable or the connection broke: the node may be gone. A refusal, a bad
+/// reply or the task's own deadline are not transport failures and end the attempt.
+fn is_transport(e: &NetError) -> bool {
+    matches!(
+        e,
+        NetError::Connect { .. } | NetError::Connection(_) | NetError::Stream(_)
+    )
+}
+
+/// Why the fence refuses this result, if it does.
+async fn fence(inner: &Inner, repo: &RepoName, done: &TaskDone) -> Result<Option<String>, String> {
+    let verdict = call_t!(
+        inner.coordinator,
+        CoordinatorMsg::Fence,
+        5_000,
+        repo.clone(),
+        Epoch(done.result.epoch),
+        NodeId::new(done.result.node.clone())
+    )
+    .map_err(|e| format!("coordinator: {e}"))?;
+    Ok(verdict.err().map(|e| format!("result refused: {e}")))
+}
+
+/// The repo's live owner now, if any.
+async fn owner(inner: &Inner, repo: &RepoName) -> Result<Option<Placement>, String> {
+    call_t!(
+        inner.coordinator,
+        CoordinatorMsg::Owner,
+        5_000,
+        repo.clone()
+    )
+    .map_err(|e| format!("coordinator: {e}"))
+}
+
+/// Where to send next after `prev` failed: the repo's next owner once it moves, or `prev` again
+/// if it is still the live owner after [`LOST_GRACE`].
+async fn next_owner(
+    inner: &Inner,
+    repo: &RepoName,
+    prev: &Placement,
+    deadline: Instant,
+) -> Result<Placement, String> {
+    let started = Instant::now();
+    let deadline = deadline.min(started + inner.cfg.placement_timeout.max(LOST_GRACE));
+    loop {
+        match owner(inner, repo).await? {
+            Some(p) if p.epoch != prev.epoch => return Ok(p),
+            Some(p) if started.elapsed() >= LOST_GRACE => return Ok(p),
+            _ if Instant::now() >= deadline => {
+                return Err(format!("no live node took over {repo} from {}", prev.node));
+            }
+            _ => tokio::time::sleep(WATCH_EVERY).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::ErrorCode;
+
+    fn check(e: NetError, expected: bool) {
+        assert_eq!(is_transport(&e), expected, "{e}");
+    }
+
+    #[test]
+    fn only_a_lost_peer_is_a_reason_to_move() {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        check(quinn::ConnectionError::TimedOut.into(), true);
+        check(
+            NetError::Connect {
+                addr,
+                detail: "unreachable".into(),
+            },
+            true,
+        );
+        check(NetError::Stream("reset".into()), true);
+        // A crash, a refusal or the task's own deadline is the attempt's end, not the node's.
+        check(
+            NetError::Remote {
+                code: ErrorCode::Internal,
+                detail: "RepoAgent crashed".into(),
+            },
+            false,
+        );
+        check(
+            NetError::Refused {
+                addr,
+                detail: "bad certificate".into(),
+            },
+            false,
+        );
+        check(NetError::DeadlineExceeded { after_ms: 1 }, false);
+    }
+}

@@ -1,0 +1,374 @@
+//! Durable runs and failover with real processes: nodes killed or paused mid-task, the
+//! coordinator killed mid-run and restarted on its state, a worker crashing on demand, and a lossy
+//! UDP path. Every case ships the demo outcome with `factory ship --detach` and follows it with
+//! `factory runs --json` until it is delivered.
+//!
+//! The agent is gated (see `support::fleet`): it notes which node it started on and waits for the
+//! test to open the gate, so "a task is running on node X" is a fact the test waits for, not a
+//! guess about timing.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+use serde_json::Value;
+use support::fleet::{Fleet, signal};
+use support::udp_proxy::{Faults, UdpProxy};
+use support::{Proc, wait_until};
+
+/// The cases run one at a time: each is a whole cluster, and starving heartbeats of CPU would
+/// add failovers nobody asked for.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A coordinator and node-1, node-2, settled.
+fn cluster(fleet: &Fleet, node_env: &[(&str, &str)]) -> (Proc, String, Vec<Proc>) {
+    let (coordinator, addr) = fleet.coordinator("127.0.0.1:0");
+    let nodes = ["node-1", "node-2"]
+        .iter()
+        .map(|n| fleet.node(n, &addr, &[], node_env))
+        .collect();
+    fleet.wait_settled(&addr, 2);
+    (coordinator, addr, nodes)
+}
+
+fn index(name: &str) -> usize {
+    if name == "node-1" { 0 } else { 1 }
+}
+
+fn other(name: &str) -> &'static str {
+    if name == "node-1" { "node-2" } else { "node-1" }
+}
+
+fn task<'a>(run: &'a Value, id: &str) -> &'a Value {
+    run["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
+}
+
+fn events<'a>(run: &'a Value, kind: &str) -> Vec<&'a str> {
+    run["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| e["message"].as_str().unwrap())
+        .collect()
+}
+
+/// Wait until a node logs `message` about `repo` (at `epoch`, if given).
+fn wait_logged(node: &Proc, message: &str, repo: &str, epoch: Option<u64>) {
+    let fields = |l: &str| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        words.contains(&format!("repo={repo}").as_str())
+            && epoch.is_none_or(|e| words.contains(&format!("epoch={e}").as_str()))
+    };
+    wait_until(
+        &format!("a node to log {message} for {repo}"),
+        Duration::from_secs(30),
+        || {
+            node.stderr()
+                .lines()
+                .any(|l| l.contains(message) && fields(l))
+                .then_some(())
+        },
+    );
+}
+
+/// No attempt of any task was counted twice.
+fn assert_counted_once(run: &Value) {
+    for t in run["tasks"].as_array().unwrap() {
+        let mut attempts: Vec<u64> = t["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["attempt"].as_u64().unwrap())
+            .collect();
+        let n = attempts.len();
+        attempts.dedup();
+        assert_eq!(attempts.len(), n, "{} counted an attempt twice", t["id"]);
+    }
+}
+
+fn assert_delivered(run: &Value) {
+    assert_eq!(
+        run["status"],
+        "delivered",
+        "{}",
+        serde_json::to_string_pretty(&run["events"]).unwrap()
+    );
+    assert_counted_once(run);
+}
+
+#[test]
+fn a_node_killed_mid_task_loses_the_task_to_the_other_node() {
+    let _one = serial();
+    let fleet = Fleet::new(true);
+    let (_coordinator, addr, mut nodes) = cluster(&fleet, &[]);
+    let run_id = fleet.ship(&addr);
+    let task_id = fleet.wait_running(&addr, &run_id);
+    let repo = task_id.split(':').next().unwrap().to_owned();
+    let first = fleet.wait_started(None, Duration::from_secs(60));
+    let (_, epoch_before) = fleet.shard(&addr, &repo);
+
+    nodes[index(&first)].kill();
+    let killed = Instant::now();
+    let second = fleet.wait_started(Some(&first), Duration::from_secs(30));
+    let failover = killed.elapsed();
+    assert_eq!(second, other(&first));
+    fleet.open_gate();
+
+    let run = fleet.wait_finished(&addr, &run_id);
+    assert_delivered(&run);
+    let moved = events(&run, "task.moved");
+    assert!(
+        moved
+            .iter()
+            .any(|m| m.starts_with(&format!("{task_id} attempt 1 moved from {first}@"))),
+        "{moved:?}"
+    );
+    let results = task(&run, &task_id)["results"].as_array().unwrap();
+    let attempt1 = &results[0];
+    assert_eq!(attempt1["attempt"], 1, "the move burned no attempt");
+    assert_eq!(attempt1["node"], second.as_str());
+    assert!(attempt1["epoch"].as_u64().unwrap() > epoch_before);
+    // The dead node never had a result admitted.
+    assert!(
+        run["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["results"].as_array().unwrap())
+            .all(|r| r["node"] != first.as_str())
+    );
+    eprintln!("failover from kill to the task running on {second}: {failover:?}");
+    assert!(failover < Duration::from_secs(10), "{failover:?}");
+}
+
+#[test]
+fn a_paused_node_steps_down_and_the_run_delivers_once() {
+    let _one = serial();
+    let fleet = Fleet::new(true);
+    let (_coordinator, addr, nodes) = cluster(&fleet, &[]);
+    let run_id = fleet.ship(&addr);
+    let task_id = fleet.wait_running(&addr, &run_id);
+    let repo = task_id.split(':').next().unwrap().to_owned();
+    let paused = fleet.wait_started(None, Duration::from_secs(60));
+    let (_, epoch_before) = fleet.shard(&addr, &repo);
+    let node = &nodes[index(&paused)];
+
+    signal(node, Signal::STOP);
+    let elsewhere = fleet.wait_started(Some(&paused), Duration::from_secs(30));
+    assert_eq!(elsewhere, other(&paused));
+    let s = fleet.status(&addr);
+    let entry = s["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == paused.as_str())
+        .unwrap();
+    assert_eq!(entry["up"], false, "the paused node is marked down");
+
+    signal(node, Signal::CONT);
+    node.wait_stderr("registering again", Duration::from_secs(30));
+    fleet.wait_settled(&addr, 2);
+    // Wait until the resumed node has heard what became of the repo, so its paused attempt
+    // sees it has lost it before it would push.
+    let (owner, epoch) = fleet.shard(&addr, &repo);
+    assert!(epoch > epoch_before);
+    if owner.as_deref() == Some(paused.as_str()) {
+        wait_logged(node, "shard granted", &repo, Some(epoch));
+    } else {
+        wait_logged(node, "shard revoked", &repo, None);
+    }
+    fleet.open_gate();
+
+    let run = fleet.wait_finished(&addr, &run_id);
+    assert_delivered(&run);
+    node.wait_stderr("stepping down", Duration::from_secs(30));
+    let results = task(&run, &task_id)["results"].as_array().unwrap();
+    assert_eq!(results[0]["attempt"], 1);
+    assert!(results[0]["epoch"].as_u64().unwrap() > epoch_before);
+    assert!(!events(&run, "task.moved").is_empty());
+}
+
+#[test]
+fn a_coordinator_killed_mid_run_resumes_it_from_its_state() {
+    let _one = serial();
+    let fleet = Fleet::new(true);
+    let (mut coordinator, addr, nodes) = cluster(&fleet, &[]);
+    let run_id = fleet.ship(&addr);
+    let task_id = fleet.wait_running(&addr, &run_id);
+    let repo = task_id.split(':').next().unwrap().to_owned();
+    let runner = fleet.wait_started(None, Duration::from_secs(60));
+    let (_, epoch_before) = fleet.shard(&addr, &repo);
+
+    coordinator.kill();
+    let (_coordinator, again) = fleet.coordinator(&addr);
+    assert_eq!(again, addr);
+    fleet.wait_settled(&addr, 2);
+    // The resumed run sends the same attempt again under the new epoch; the node must know that
+    // epoch before the first send's agent finishes, so that send steps down instead of pushing.
+    let (owner, epoch) = fleet.shard(&addr, &repo);
+    assert!(epoch > epoch_before);
+    let node = &nodes[index(owner.as_deref().unwrap())];
+    wait_logged(node, "shard granted", &repo, Some(epoch));
+    fleet.open_gate();
+
+    let run = fleet.wait_finished(&addr, &run_id);
+    assert_delivered(&run);
+    // The first send, still running when the coordinator died, saw the new epoch and stepped
+    // down instead of pushing; the re-send did the work.
+    nodes[index(&runner)].wait_stderr("stepping down", Duration::from_secs(30));
+    // One commit per attempt that changed the repo, and one push per commit.
+    let branch = format!("factory/{run_id}");
+    let commits = fleet.commits(&repo, &branch);
+    let attempts = task(&run, &task_id)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ok"] == true || !r["head"].is_null())
+        .count();
+    assert_eq!(commits.len(), attempts, "{commits:#?}");
+    for n in 1..=attempts {
+        let tag = format!("task {task_id} attempt {n}");
+        assert_eq!(
+            commits.iter().filter(|c| c.contains(&tag)).count(),
+            1,
+            "{commits:#?}"
+        );
+    }
+    assert_eq!(fleet.pushes(&repo, &branch), commits.len(), "pushed twice");
+}
+
+#[test]
+fn a_worker_that_panics_is_reported_and_its_task_retried() {
+    let _one = serial();
+    let fleet = Fleet::new(false);
+    let env = [(node::task::PANIC_ONCE_ENV, "worker")];
+    let (_coordinator, addr, nodes) = cluster(&fleet, &env);
+    let run_id = fleet.ship(&addr);
+    let run = fleet.wait_finished(&addr, &run_id);
+    assert_delivered(&run);
+    let retries = events(&run, "task.retry");
+    assert!(
+        retries
+            .iter()
+            .any(|m| m.starts_with("worker:change attempt 1") && m.contains("crashed")),
+        "{retries:?}"
+    );
+    let worker = task(&run, "worker:change");
+    assert_eq!(worker["results"][0]["ok"], false);
+    assert_eq!(worker["results"][1]["ok"], true);
+    assert!(
+        nodes.iter().any(|n| n.stderr().contains("worker crashed")),
+        "a node logs the crash"
+    );
+}
+
+#[test]
+fn a_lossy_path_between_a_node_and_the_coordinator_still_delivers() {
+    let _one = serial();
+    let fleet = Fleet::new(false);
+    let (_coordinator, addr, _) = {
+        let (c, a) = fleet.coordinator("127.0.0.1:0");
+        (c, a, ())
+    };
+    let faults = |seed| Faults {
+        seed,
+        drop: 0.03,
+        delay: 0.2,
+        max_delay: Duration::from_millis(40),
+        reorder: 0.05,
+    };
+    // Both directions of node-1's QUIC path go through a proxy: its calls to the coordinator,
+    // and the coordinator's calls to it (node-1 advertises the second proxy's address).
+    let to_coordinator = UdpProxy::start(Some(addr.parse().unwrap()), faults(7));
+    let to_node = UdpProxy::start(None, faults(11));
+    let join = to_coordinator.addr().to_string();
+    let advertise = to_node.addr().to_string();
+    let lossy = fleet.node("node-1", &join, &["--advertise", &advertise], &[]);
+    let listening = lossy.wait_stdout("listening on", Duration::from_secs(5));
+    to_node.set_target(listening.rsplit(' ').next().unwrap().parse().unwrap());
+    let _plain = fleet.node("node-2", &addr, &[], &[]);
+    fleet.wait_settled(&addr, 2);
+
+    let run_id = fleet.ship(&addr);
+    let run = fleet.wait_finished(&addr, &run_id);
+    assert_delivered(&run);
+    for proxy in [&to_coordinator, &to_node] {
+        let c = proxy.counts();
+        let n = |x: &std::sync::atomic::AtomicU64| x.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            n(&c.forwarded) > 0 && n(&c.dropped) > 0 && n(&c.delayed) > 0,
+            "the faults happened: {c:?}"
+        );
+    }
+}
+
+/// A re-send of an attempt whose first send already pushed (its reply was lost, or its node was)
+/// succeeds on another node without a second commit or push.
+#[tokio::test]
+async fn a_resent_attempt_that_already_pushed_does_not_push_again() {
+    use node::task::{WorkConfig, run_task};
+    use protocol::outcome::{ChangeSpec, TaskRole, TaskSpec};
+    use protocol::run::TaskAssignment;
+
+    let fleet = Fleet::new(false);
+    let run_id = "0190aaaa-0000-7000-8000-000000000002";
+    let created_at = |contract: &str| ChangeSpec::AddField {
+        contract: contract.into(),
+        field: "createdAt".into(),
+        ty: "string".into(),
+        format: Some("date-time".into()),
+    };
+    let a = TaskAssignment {
+        task: TaskSpec {
+            run_id: run_id.into(),
+            task_id: "backend:change".into(),
+            repo: "backend".into(),
+            role: TaskRole::Writer,
+            title: "expose the order creation time".into(),
+            instructions: "add createdAt".into(),
+            changes: vec![created_at("orders.v1"), created_at("order-events.v1")],
+            attempt: 1,
+            findings: vec![],
+            context: vec![],
+        },
+        origin: fleet
+            .root
+            .join("org/origins/backend.git")
+            .display()
+            .to_string(),
+        epoch: 1,
+        agent: "sim".into(),
+        skill: actors::agent::DEFAULT_TEMPLATE.into(),
+        agent_timeout_secs: 120,
+        agent_max_cost_usd: 1.0,
+    };
+    let on = |node: &str| WorkConfig {
+        node: node.into(),
+        work_dir: fleet.root.join("work").join(node),
+        sim_argv: vec![support::factory_bin().into(), "sim-agent".into()],
+        check_timeout: Duration::from_secs(120),
+    };
+    let first = run_task(&on("node-1"), &a).await.result;
+    assert!(first.ok, "{:?}", first.error);
+    let again = run_task(&on("node-2"), &TaskAssignment { epoch: 2, ..a })
+        .await
+        .result;
+    assert!(again.ok, "{:?}", again.error);
+    assert_eq!(again.head, first.head);
+    let branch = format!("factory/{run_id}");
+    assert_eq!(fleet.commits("backend", &branch).len(), 1);
+    assert_eq!(fleet.pushes("backend", &branch), 1);
+}
