@@ -71,7 +71,11 @@ fn chaos() {
     }
     // Written to the stderr handle directly, not through `println!`, so the test harness does not
     // capture it: CI logs show the table on every run, passing or not.
-    let table = format!("chaos over {} seeds:\n{}\n", seeds.len(), total.table(config::FAILOVER_BOUND_MS));
+    let table = format!(
+        "chaos over {} seeds:\n{}\n",
+        seeds.len(),
+        total.table(config::FAILOVER_BOUND_MS)
+    );
     let _ = std::io::Write::write_all(&mut std::io::stderr(), table.as_bytes());
     let failed: Vec<&SimOutcome> = outcomes.iter().filter(|o| o.violation.is_some()).collect();
     for o in failed

@@ -4,13 +4,12 @@
 //! commit and push -> the repo's own setup/build/test checks in the new worktree. Every step's logs
 //! travel back to the coordinator as artifacts, whether the attempt succeeded or not.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use actors::agent::{self, AgentError, AgentSpec, Budget};
-use actors::org::{Commands, Manifest};
-use actors::verify::{self, CheckRecord, CheckSpec, VerifyError};
+use actors::org::Manifest;
+use actors::verify::{self, CheckRecord, VerifyError};
 use protocol::run::{Blob, TaskAssignment, TaskDone, TaskResult};
 
 use crate::attempts::Tenure;
@@ -76,7 +75,11 @@ pub async fn run_task(cfg: &WorkConfig, a: &TaskAssignment) -> TaskDone {
 }
 
 /// [`run_task`], stepping down before the push if `tenure` shows the repo moved on meanwhile.
-pub async fn run_task_with(cfg: &WorkConfig, a: &TaskAssignment, tenure: Option<&Tenure>) -> TaskDone {
+pub async fn run_task_with(
+    cfg: &WorkConfig,
+    a: &TaskAssignment,
+    tenure: Option<&Tenure>,
+) -> TaskDone {
     let span = tracing::info_span!(
         "repo_agent.attempt",
         run = %a.task.run_id,
@@ -86,12 +89,18 @@ pub async fn run_task_with(cfg: &WorkConfig, a: &TaskAssignment, tenure: Option<
         node = %cfg.node,
         ok = tracing::field::Empty,
     );
-    let done = run_task_in_span(cfg, a, tenure).instrument(span.clone()).await;
+    let done = run_task_in_span(cfg, a, tenure)
+        .instrument(span.clone())
+        .await;
     span.record("ok", done.result.ok);
     done
 }
 
-async fn run_task_in_span(cfg: &WorkConfig, a: &TaskAssignment, tenure: Option<&Tenure>) -> TaskDone {
+async fn run_task_in_span(
+    cfg: &WorkConfig,
+    a: &TaskAssignment,
+    tenure: Option<&Tenure>,
+) -> TaskDone {
     panic_once(&a.task.repo);
     let mut result = TaskResult {
         attempt: a.task.attempt,
@@ -179,7 +188,8 @@ async fn attempt(
 
     let manifest = read_manifest(&wt.path)?;
     let log_dir = wt.sandbox.join("checks");
-    let checks = repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
+    let checks =
+        verify::repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
     result.checks_ms = checks.iter().map(|c| c.duration_ms).sum();
     result.checks = serde_json::to_value(&checks).unwrap_or(serde_json::Value::Null);
     for c in &checks {
@@ -195,50 +205,12 @@ async fn attempt(
     }
 }
 
-/// The repo's setup, build and test, as `verify::repo_checks` runs them (in order, absent ones
-/// skipped, stopping at the first failure), each in a `check.run` span of its own.
-async fn repo_checks(
-    worktree: &Path,
-    commands: &Commands,
-    log_dir: &Path,
-    timeout: Duration,
-) -> Result<Vec<CheckRecord>, VerifyError> {
-    let steps = [
-        ("setup", commands.setup.as_deref()),
-        ("build", commands.build.as_deref()),
-        ("test", Some(commands.test.as_str())),
-    ];
-    let mut records = Vec::new();
-    for (name, command) in steps {
-        let Some(command) = command.filter(|c| !c.trim().is_empty()) else {
-            continue;
-        };
-        let spec = CheckSpec {
-            name: name.to_string(),
-            command: command.to_string(),
-            cwd: worktree.to_path_buf(),
-            env: BTreeMap::new(),
-            timeout,
-        };
-        let span = tracing::info_span!("check.run", name, passed = tracing::field::Empty);
-        let record = verify::run_check(&spec, log_dir)
-            .instrument(span.clone())
-            .await?;
-        span.record("passed", record.passed);
-        let passed = record.passed;
-        records.push(record);
-        if !passed {
-            break;
-        }
-    }
-    Ok(records)
-}
-
 /// The [`PANIC_ONCE_ENV`] hook.
 fn panic_once(repo: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static FIRED: AtomicBool = AtomicBool::new(false);
-    if std::env::var(PANIC_ONCE_ENV).is_ok_and(|r| r == repo) && !FIRED.swap(true, Ordering::SeqCst) {
+    if std::env::var(PANIC_ONCE_ENV).is_ok_and(|r| r == repo) && !FIRED.swap(true, Ordering::SeqCst)
+    {
         panic!("{PANIC_ONCE_ENV}: worker panics on its first attempt on {repo}");
     }
 }

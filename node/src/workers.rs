@@ -87,25 +87,30 @@ impl Actor for WorkerActor {
         } = *inbound;
         let args = args.clone();
         let role = self.0;
-        tokio::spawn(async move {
-            let body = match (role, envelope.body) {
-                (Role::RepoAgent, Body::RunTask { assignment }) => task(args, *assignment).await,
-                (Role::Verifier, Body::Verify { request }) => {
-                    let cfg = args.cfg.clone();
-                    guarded(role, "verify", async move {
-                        Body::VerifyDone {
-                            done: Box::new(verify_round(&cfg, &request).await),
-                        }
-                    })
-                    .await
-                }
-                (_, other) => Body::error(
-                    ErrorCode::NotFound,
-                    format!("{role:?} does not handle {}", other.kind()),
-                ),
-            };
-            let _ = reply.send(body);
-        }.instrument(span));
+        tokio::spawn(
+            async move {
+                let body = match (role, envelope.body) {
+                    (Role::RepoAgent, Body::RunTask { assignment }) => {
+                        task(args, *assignment).await
+                    }
+                    (Role::Verifier, Body::Verify { request }) => {
+                        let cfg = args.cfg.clone();
+                        guarded(role, "verify", async move {
+                            Body::VerifyDone {
+                                done: Box::new(verify_round(&cfg, &request).await),
+                            }
+                        })
+                        .await
+                    }
+                    (_, other) => Body::error(
+                        ErrorCode::NotFound,
+                        format!("{role:?} does not handle {}", other.kind()),
+                    ),
+                };
+                let _ = reply.send(body);
+            }
+            .instrument(span),
+        );
         Ok(())
     }
 }

@@ -175,7 +175,11 @@ pub async fn repo_checks(
             env: BTreeMap::new(),
             timeout,
         };
-        let record = run_check(&spec, log_dir).await?;
+        // One `check.run` span per step, so a trace shows which check took the time.
+        let span = tracing::info_span!("check.run", name, passed = tracing::field::Empty);
+        let record =
+            tracing::Instrument::instrument(run_check(&spec, log_dir), span.clone()).await?;
+        span.record("passed", record.passed);
         let passed = record.passed;
         records.push(record);
         if !passed {
