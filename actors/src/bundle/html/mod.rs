@@ -20,7 +20,7 @@ tr.irreversible td{background:#ffe3e3}.irr{color:#b00020;font-weight:bold}.add{c
 figure{display:inline-block;margin:.5em;border:1px solid #ddd;padding:.4em}figure img{max-width:520px;display:block}
 .muted{color:#666;font-size:.9em}nav{margin:.6em 0;padding:.4em 0;border-top:1px solid #ddd;border-bottom:1px solid #ddd}
 nav a{margin-right:1em}.glance{background:#f6f8fa;border:1px solid #d0d7de;padding:.2em 1em;margin:1em 0}
-.glance li{margin:.25em 0}";
+.glance li{margin:.25em 0}.glance h2{margin-top:.6em}";
 
 /// Renders the bundle page. Paths in the bundle should already be relative to it (see
 /// [`super::write_bundle`]); others are shown as text, never linked.
