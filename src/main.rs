@@ -24,6 +24,9 @@ enum Command {
     /// The server side of `bench rpc` (started by it as a child process).
     #[command(hide = true)]
     BenchRpcServer(cli::bench::ServerArgs),
+    /// The server side of `bench http` (started by it as a child process).
+    #[command(hide = true)]
+    BenchHttpServer(cli::bench::HttpServerArgs),
     /// Run the coordinator: membership, shard map, RPC service.
     Coordinator(cli::cluster::CoordinatorArgs),
     /// Run a build-farm node that joins a coordinator.
@@ -61,6 +64,7 @@ fn main() -> anyhow::Result<()> {
         Command::Certs(cmd) => cli::certs::run(cmd),
         Command::Bench(cmd) => cli::bench::run(cmd),
         Command::BenchRpcServer(args) => cli::bench::serve(args),
+        Command::BenchHttpServer(args) => cli::bench::serve_http(args),
         Command::Coordinator(args) => cli::cluster::block_on(cli::cluster::coordinator(args)),
         Command::Node(args) => cli::cluster::block_on(cli::cluster::node(args)),
         Command::Status(args) => cli::cluster::block_on(cli::cluster::status(args)),

@@ -31,6 +31,8 @@ pub fn run(cmd: OrgCommand) -> anyhow::Result<()> {
             missing_seed_step,
         } => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            // The generator runs git in other folders; a relative path would resolve there.
+            let out = std::path::absolute(&out)?;
             let org_toml = generate(&out, &ExampleOptions { missing_seed_step })?;
             println!("{}", org_toml.display());
             Ok(())

@@ -255,21 +255,20 @@ pub fn start_coordinator_with(certs: &Certs, repos: &[&str], extra: &[&str]) -> 
 
 /// A node process named `name` joined to `addr`, once it has registered.
 pub fn start_node(certs: &Certs, addr: &str, name: &str) -> Proc {
+    start_node_with(certs, addr, name, &[])
+}
+
+/// A node process with extra arguments (e.g. `--work DIR`), once it has registered.
+pub fn start_node_with(certs: &Certs, addr: &str, name: &str, extra: &[&str]) -> Proc {
     if !certs.path().join(format!("{name}.pem")).exists() {
         certs.issue(&[name]);
     }
-    let proc = Proc::spawn(
-        name,
-        &[
-            "node",
-            "--join",
-            addr,
-            "--certs",
-            &certs.arg(),
-            "--name",
-            name,
-        ],
-    );
+    let certs_arg = certs.arg();
+    let mut args = vec![
+        "node", "--join", addr, "--certs", &certs_arg, "--name", name,
+    ];
+    args.extend_from_slice(extra);
+    let proc = Proc::spawn(name, &args);
     proc.wait_stdout("registered with", Duration::from_secs(20));
     proc
 }

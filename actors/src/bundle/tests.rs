@@ -227,3 +227,31 @@ fn markdown_carries_the_same_content() {
         assert!(md.contains(want), "{want} missing from bundle.md");
     }
 }
+
+/// What a reviewer looks at first, in one place: checks, findings, waves, rollback with its
+/// irreversible steps, screenshots, and how to decide; for a failed run, nothing to approve.
+#[test]
+fn html_summarises_what_to_review_and_how_to_decide() {
+    let src = tempfile::tempdir().unwrap();
+    let render = |status| {
+        let mut b = sample(src.path());
+        b.status = status;
+        render_html(&b)
+    };
+    let html = render(BundleStatus::Delivered);
+    for want in [
+        "<a href=\"#repo-backend\">backend</a>",
+        "1/1 passed",
+        "1 found, 1 error(s), all fixed before delivery",
+        "backend → worker, frontend",
+        "2 step(s)</a>, <span class=\"irr\">1 irreversible, needing approval</span>",
+        "Screenshots</b>: <a href=\"#screenshots\">1</a>",
+        "/v1/runs/run-1/approve",
+        "<td>backend → worker</td>",
+    ] {
+        assert!(html.contains(want), "{want} missing from the page");
+    }
+    let failed = render(BundleStatus::Failed);
+    assert!(failed.contains("the run is failed; there is no rollout to approve"));
+    assert!(!failed.contains("/approve") && !failed.contains("all fixed"));
+}

@@ -23,7 +23,9 @@ pub use http::{HttpResponse, RESPONSE_LIMIT_BYTES, request};
 pub use process::sha256_file;
 pub use report::{junit_xml, markdown_report};
 pub use sandbox::{HEALTH_TIMEOUT, Sandbox, ServiceSpec};
-pub use screenshot::{ArtifactRef, chromium_path, dump_dom, screenshot};
+pub use screenshot::{
+    ArtifactRef, DEFAULT_WINDOW, chromium_path, dump_dom, screenshot, screenshot_sized,
+};
 
 use std::path::PathBuf;
 

@@ -47,12 +47,26 @@ pub fn chromium_path() -> Result<PathBuf, VerifyError> {
     }
 }
 
+/// The browser window, in CSS pixels: a laptop screen.
+pub const DEFAULT_WINDOW: (u32, u32) = (1280, 800);
+
 /// Loads `url` in headless Chromium (1280x800, 5 s of virtual time for scripts and fetches) and
 /// writes a PNG to `out_png`.
 pub async fn screenshot(
     url: &str,
     out_png: &Path,
     timeout: Duration,
+) -> Result<ArtifactRef, VerifyError> {
+    screenshot_sized(url, out_png, timeout, DEFAULT_WINDOW).await
+}
+
+/// Like [`screenshot`] with a window of `(width, height)` pixels; a taller window shows more
+/// of a long page in one image.
+pub async fn screenshot_sized(
+    url: &str,
+    out_png: &Path,
+    timeout: Duration,
+    window: (u32, u32),
 ) -> Result<ArtifactRef, VerifyError> {
     let out_png = std::path::absolute(out_png)
         .map_err(|e| VerifyError::io(format!("resolve {}", out_png.display()), e))?;
@@ -63,7 +77,7 @@ pub async fn screenshot(
     // A stale file from an earlier run must not pass for this run's screenshot.
     let _ = std::fs::remove_file(&out_png);
     let flag = format!("--screenshot={}", out_png.display());
-    let (_, stderr) = run_chromium(&[&flag], url, timeout).await?;
+    let (_, stderr) = run_chromium(&[&flag], url, timeout, window).await?;
     let bytes = std::fs::read(&out_png).map_err(|_| {
         VerifyError::Chromium(format!(
             "no screenshot written for {url}; stderr: {}",
@@ -81,7 +95,7 @@ pub async fn screenshot(
 
 /// The page's DOM after its scripts ran (`--dump-dom`), to check what it shows.
 pub async fn dump_dom(url: &str, timeout: Duration) -> Result<String, VerifyError> {
-    let (stdout, stderr) = run_chromium(&["--dump-dom"], url, timeout).await?;
+    let (stdout, stderr) = run_chromium(&["--dump-dom"], url, timeout, DEFAULT_WINDOW).await?;
     if stdout.trim().is_empty() {
         return Err(VerifyError::Chromium(format!(
             "empty DOM for {url}; stderr: {}",
@@ -97,6 +111,7 @@ async fn run_chromium(
     extra: &[&str],
     url: &str,
     timeout: Duration,
+    (width, height): (u32, u32),
 ) -> Result<(String, String), VerifyError> {
     let chromium = chromium_path()?;
     // A fresh profile per call: no cache, cookies or service workers carried between pages.
@@ -115,9 +130,9 @@ async fn run_chromium(
             "--disable-component-update",
             "--disable-sync",
             "--hide-scrollbars",
-            "--window-size=1280,800",
             "--virtual-time-budget=5000",
         ])
+        .arg(format!("--window-size={width},{height}"))
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(url)

@@ -66,8 +66,10 @@ pub(crate) struct Inner {
     pub(crate) endpoint: Endpoint,
     pub(crate) coordinator: ActorRef<CoordinatorMsg>,
     updates: DashMap<String, broadcast::Sender<RunRecord>>,
-    /// Bundle folders of finished runs, so pages can be served without a store read.
-    bundles: DashMap<String, PathBuf>,
+    /// Bundle folders of finished runs, so pages can be served without a store read. Filled
+    /// at start from the store and by the bundle step as it writes one (before the run is
+    /// published as delivered, so a follower that sees `delivered` can open the page at once).
+    pub(crate) bundles: DashMap<String, PathBuf>,
 }
 
 /// Runs: submit, query, follow. Cheap to clone.

@@ -106,6 +106,7 @@ impl Steps for ClusterSteps {
                     .await
                     .map_err(|e| e.to_string())?
                     .map_err(|e| e.to_string())?;
+            inner.bundles.insert(run.id.clone(), out.dir.clone());
             Ok(out.dir.display().to_string())
         })
     }

@@ -5,7 +5,7 @@
 //! run at a step it fully recorded. redb is blocking: async callers go through `spawn_blocking`.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -45,9 +45,33 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Durable runs. Cheap to clone.
+///
+/// Writes are group-committed: a commit waits for the disk (an fsync, milliseconds), so puts
+/// that arrive meanwhile queue up and the next writer commits all of them in one transaction.
+/// Every put still returns only after its record is durable; under load one fsync covers many.
 #[derive(Clone)]
 pub struct RunStore {
     db: Arc<Database>,
+    writes: Arc<Writes>,
+}
+
+/// Records waiting to be written, and the lock held by whoever is committing.
+#[derive(Default)]
+struct Writes {
+    queue: Mutex<Vec<Pending>>,
+    commit: Mutex<()>,
+}
+
+/// One queued put: its record and where its committer leaves the result.
+struct Pending {
+    key: u128,
+    bytes: Vec<u8>,
+    done: Arc<Mutex<Option<Result<(), String>>>>,
+}
+
+/// Lock a mutex; a poisoned one only means another writer panicked, and the data stays usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl RunStore {
@@ -75,17 +99,45 @@ impl RunStore {
         let tx = db.begin_write().map_err(db_err)?;
         tx.open_table(RUNS).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
-        Ok(RunStore { db: Arc::new(db) })
+        Ok(RunStore {
+            db: Arc::new(db),
+            writes: Arc::default(),
+        })
     }
 
-    /// Write a run record (insert or replace) in one transaction.
+    /// Write a run record (insert or replace); returns once it is committed, possibly in one
+    /// transaction with other writers' records. Blocking.
     pub fn put(&self, run: &RunRecord) -> Result<(), StoreError> {
         let key = key(&run.id)?;
         let bytes = rmp_serde::to_vec_named(run).map_err(db_err)?;
+        let done = Arc::new(Mutex::new(None));
+        lock(&self.writes.queue).push(Pending {
+            key,
+            bytes,
+            done: done.clone(),
+        });
+        // Whoever held the lock before us may have committed our record with theirs.
+        let _committing = lock(&self.writes.commit);
+        if let Some(result) = lock(&done).take() {
+            return result.map_err(StoreError::Db);
+        }
+        let batch = std::mem::take(&mut *lock(&self.writes.queue));
+        let result = self.commit(&batch).map_err(|e| e.to_string());
+        for pending in &batch {
+            *lock(&pending.done) = Some(result.clone());
+        }
+        // Our record was queued before we took the lock, so it was in this batch.
+        lock(&done).take().unwrap_or(result).map_err(StoreError::Db)
+    }
+
+    /// Write `batch` in one transaction, in queue order (a later put of a run wins).
+    fn commit(&self, batch: &[Pending]) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db_err)?;
         {
             let mut table = tx.open_table(RUNS).map_err(db_err)?;
-            table.insert(key, bytes.as_slice()).map_err(db_err)?;
+            for p in batch {
+                table.insert(p.key, p.bytes.as_slice()).map_err(db_err)?;
+            }
         }
         tx.commit().map_err(db_err)
     }
@@ -162,6 +214,34 @@ mod tests {
         let store = RunStore::open(&path).expect("reopen");
         assert_eq!(store.get(&r.id).expect("get"), Some(r.clone()));
         assert_eq!(store.list().expect("list").len(), 1);
+    }
+
+    /// Many writers at once, as bots submitting together: every put returns only once its
+    /// record is stored, whichever writer committed it, and a run put twice keeps its last state.
+    #[test]
+    fn concurrent_puts_are_all_durable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("runs.redb");
+        let runs: Vec<RunRecord> = (0..64).map(|_| run()).collect();
+        {
+            let store = RunStore::open(&path).expect("open");
+            std::thread::scope(|s| {
+                for r in &runs {
+                    let store = store.clone();
+                    s.spawn(move || {
+                        store.put(r).expect("put");
+                        let mut later = r.clone();
+                        later.status = RunStatus::Planned;
+                        store.put(&later).expect("put again");
+                        assert_eq!(store.get(&r.id).expect("get"), Some(later));
+                    });
+                }
+            });
+        }
+        let store = RunStore::open(&path).expect("reopen");
+        let stored = store.list().expect("list");
+        assert_eq!(stored.len(), runs.len());
+        assert!(stored.iter().all(|r| r.status == RunStatus::Planned));
     }
 
     #[test]

@@ -177,6 +177,12 @@ impl Open {
 
     /// The next server-sent event (comments skipped), `None` when the stream has ended.
     pub async fn next_event(&mut self) -> Option<SseEvent> {
+        self.next_event_within(DEADLINE).await
+    }
+
+    /// Like [`Open::next_event`], waiting up to `deadline` for it: a run's next step may take
+    /// longer than one HTTP exchange.
+    pub async fn next_event_within(&mut self, deadline: Duration) -> Option<SseEvent> {
         assert!(self.chunked, "an event stream must be chunked");
         let fut = async {
             loop {
@@ -202,8 +208,8 @@ impl Open {
                 self.pending.push_str(&String::from_utf8_lossy(&chunk));
             }
         };
-        tokio::time::timeout(DEADLINE, fut)
+        tokio::time::timeout(deadline, fut)
             .await
-            .unwrap_or_else(|_| panic!("no event within {DEADLINE:?}"))
+            .unwrap_or_else(|_| panic!("no event within {deadline:?}"))
     }
 }

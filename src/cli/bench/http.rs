@@ -1,121 +1,173 @@
-//! `factory bench http`: the HTTP API's own cost, over loopback, against the in-memory run service
-//! (so the numbers are the HTTP layer, token checks included, not the runs behind it).
+//! `factory bench http`: what a chat bot waits for. This process is the load client; the server
+//! is another process (`factory bench-http-server`, see [`super::http_server`]) serving the
+//! factory's HTTP API over the durable run store and, beside it, a bare axum baseline.
+//!
+//! Each bot holds one keep-alive connection with one request in flight. Two measurements per
+//! server: submits (`POST /v1/runs` until the 202 is read: the acknowledgement a bot waits for),
+//! then status calls (`GET /v1/runs/{id}` of the bot's own run).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use coordinator::http::memory::MemoryRuns;
-use coordinator::http::{HttpConfig, RunApi, serve};
-use coordinator::tokens::Scope;
+use coordinator::tokens::{Scope, TokenStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Run the HTTP benchmark.
-pub fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
-    if requests == 0 || concurrency == 0 {
-        bail!("--requests and --concurrency must be at least 1");
+use super::ServerProcess;
+use super::measure::{Sample, summarize};
+
+/// The goal: a bot's submit is acknowledged within this, at the 99th percentile.
+const GOAL_P99_ACK: Duration = Duration::from_millis(50);
+/// Largest response head and body read, in bytes; the bench's answers are a few hundred.
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// Longest one request may take before the bench gives up on the run.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The outcome every bot submits: the demo's.
+const SUBMIT_BODY: &str = r#"{"title":"expose the order creation time","change_specs":["add orders.v1 createdAt string:date-time","add order-events.v1 createdAt string:date-time"]}"#;
+
+/// Run the HTTP benchmark with `bots` concurrent bots for `duration` per measurement.
+pub fn run(bots: usize, duration: Duration) -> anyhow::Result<()> {
+    if bots == 0 || duration.is_zero() {
+        bail!("--bots and --seconds must be at least 1");
     }
-    tokio::runtime::Runtime::new()?.block_on(http(requests, concurrency))
-}
-
-async fn http(requests: usize, concurrency: usize) -> anyhow::Result<()> {
-    let state = std::env::temp_dir().join(format!("factory-bench-http-{}", std::process::id()));
-    let config = HttpConfig::new(state.clone(), None);
-    let token = config
-        .tokens
-        .add("bench", vec![Scope::Submit, Scope::Read])?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let runs = Arc::new(MemoryRuns::default());
-    let outcome = protocol::outcome::Outcome {
-        title: "bench".into(),
-        description: String::new(),
-        changes: Vec::new(),
-    };
-    let id = runs.submit(outcome).await.map_err(|e| anyhow::anyhow!(e))?;
-    tokio::spawn(serve(listener, runs, config));
-
-    let auth = format!("Authorization: Bearer {token}\r\n");
-    let body = r#"{"title":"bench run","change_specs":["add orders createdAt string:date-time"]}"#;
-    let scenarios = [
-        (
-            "GET /health",
-            "GET /health HTTP/1.1\r\nHost: b\r\n\r\n".to_string(),
-        ),
-        (
-            "GET /v1/runs/{id}",
-            format!("GET /v1/runs/{id} HTTP/1.1\r\nHost: b\r\n{auth}\r\n"),
-        ),
-        (
-            "POST /v1/runs",
-            format!(
-                "POST /v1/runs HTTP/1.1\r\nHost: b\r\n{auth}Content-Type: application/json\r\n\
-                 Content-Length: {}\r\n\r\n{body}",
-                body.len()
-            ),
-        ),
+    let state = tempfile::tempdir()?;
+    let token = TokenStore::new(state.path()).add("bench-bot", vec![Scope::Submit, Scope::Read])?;
+    let log = std::fs::File::create(state.path().join("server.log"))?;
+    let server = ServerProcess::start(
+        &[
+            "bench-http-server".as_ref(),
+            "--state".as_ref(),
+            state.path().as_os_str(),
+        ],
+        Stdio::from(log),
+    )?;
+    let targets = [
+        ("factory", server.addr("factory")?),
+        ("baseline", server.addr("baseline")?),
     ];
-    println!("| route | requests | connections | req/s | p50 µs | p99 µs | max µs |");
-    println!("|---|---|---|---|---|---|---|");
-    for (name, request) in scenarios {
-        let r = scenario(addr, request, requests, concurrency).await;
-        let (rate, p50, p99, max) = r.with_context(|| format!("scenario {name}"))?;
-        println!("| {name} | {requests} | {concurrency} | {rate:.0} | {p50} | {p99} | {max} |");
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut results = Vec::new();
+    for (name, addr) in targets {
+        let (submit, status) = runtime
+            .block_on(measure(addr, &token, bots, duration))
+            .with_context(|| format!("measuring {name}"))?;
+        results.push((name, submit, status));
     }
-    let _ = std::fs::remove_dir_all(&state);
+    drop(server);
+    print_report(bots, duration, &results);
     Ok(())
 }
 
-/// Throughput and latency percentiles (µs) of `requests` copies of `request`.
-async fn scenario(
+/// Warm up, then time submits, then status calls, each for `duration`.
+async fn measure(
     addr: SocketAddr,
-    request: String,
-    requests: usize,
-    concurrency: usize,
-) -> anyhow::Result<(f64, u128, u128, u128)> {
-    let request = Arc::new(request.into_bytes());
+    token: &str,
+    bots: usize,
+    duration: Duration,
+) -> anyhow::Result<(Sample, Sample)> {
+    let submit = format!(
+        "POST /v1/runs HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{SUBMIT_BODY}",
+        SUBMIT_BODY.len()
+    );
+    let mut connected = Vec::with_capacity(bots);
+    for _ in 0..bots {
+        connected.push(Bot::connect(addr).await?);
+    }
+    // Warm-up: connections, the server's caches and the store's first pages.
+    let (connected, _) =
+        all_bots(connected, Duration::from_millis(500), |_| submit.clone()).await?;
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..concurrency {
-        let n = requests / concurrency + usize::from(i < requests % concurrency);
-        let request = request.clone();
-        tasks.push(tokio::spawn(
-            async move { connection(addr, &request, n).await },
-        ));
+    let (connected, submits) = all_bots(connected, duration, |_| submit.clone()).await?;
+    let submits = summarize(submits, started.elapsed())?;
+    let started = Instant::now();
+    let (_, statuses) = all_bots(connected, duration, |bot| {
+        format!(
+            "GET /v1/runs/{} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n",
+            bot.run_id
+        )
+    })
+    .await?;
+    Ok((submits, summarize(statuses, started.elapsed())?))
+}
+
+/// Every bot sends the request `request(bot)` back to back until `duration` has passed; returns
+/// the bots (to reuse their connections) and every latency.
+async fn all_bots(
+    bots: Vec<Bot>,
+    duration: Duration,
+    request: impl Fn(&Bot) -> String,
+) -> anyhow::Result<(Vec<Bot>, Vec<Duration>)> {
+    let end = Instant::now() + duration;
+    let mut tasks = Vec::with_capacity(bots.len());
+    for mut bot in bots {
+        let request = request(&bot).into_bytes();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < end {
+                latencies.push(bot.call(&request).await?);
+            }
+            anyhow::Ok((bot, latencies))
+        }));
     }
-    let mut latencies = Vec::with_capacity(requests);
+    let (mut done, mut all) = (Vec::with_capacity(tasks.len()), Vec::new());
     for task in tasks {
-        latencies.extend(task.await??);
+        let (bot, latencies) = task.await??;
+        done.push(bot);
+        all.extend(latencies);
     }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_micros();
-    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
-    Ok((rate, at(0.5), at(0.99), at(1.0)))
+    Ok((done, all))
 }
 
-/// `n` requests, one after another, on one keep-alive connection.
-async fn connection(addr: SocketAddr, request: &[u8], n: usize) -> anyhow::Result<Vec<Duration>> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let mut latencies = Vec::with_capacity(n);
-    let mut buf = Vec::with_capacity(4096);
-    for _ in 0..n {
+/// One bot: a keep-alive connection and the id of the last run it submitted.
+struct Bot {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    run_id: String,
+}
+
+impl Bot {
+    async fn connect(addr: SocketAddr) -> anyhow::Result<Bot> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Bot {
+            stream,
+            buf: Vec::with_capacity(4096),
+            run_id: String::new(),
+        })
+    }
+
+    /// Send one request and read its answer; the time from the first byte written to the last
+    /// byte read. Fails on an answer other than 2xx.
+    async fn call(&mut self, request: &[u8]) -> anyhow::Result<Duration> {
         let start = Instant::now();
-        stream.write_all(request).await?;
-        let status = read_response(&mut stream, &mut buf).await?;
+        let exchange = async {
+            self.stream.write_all(request).await?;
+            read_response(&mut self.stream, &mut self.buf).await
+        };
+        let (status, body) = tokio::time::timeout(CALL_TIMEOUT, exchange)
+            .await
+            .context("no answer within the call timeout")??;
+        let elapsed = start.elapsed();
+        let body = &self.buf[body..];
         if !(200..300).contains(&status) {
-            bail!("answered {status}: {}", String::from_utf8_lossy(&buf));
+            bail!("answered {status}: {}", String::from_utf8_lossy(body));
         }
-        latencies.push(start.elapsed());
+        if status == 202
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+            && let Some(id) = v["run_id"].as_str()
+        {
+            self.run_id = id.to_string();
+        }
+        Ok(elapsed)
     }
-    Ok(latencies)
 }
 
-/// Read one response with a Content-Length body; returns its status.
-async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u16> {
+/// Read one response with a Content-Length body into `buf`; returns its status and where the
+/// body starts.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<(u16, usize)> {
     buf.clear();
     let mut chunk = [0u8; 4096];
     loop {
@@ -131,6 +183,9 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
                 .find_map(|l| l.strip_prefix("content-length:"))
                 .and_then(|v| v.trim().parse().ok())
                 .context("no content-length")?;
+            if length > MAX_RESPONSE_BYTES {
+                bail!("a {length}-byte answer");
+            }
             while buf.len() < end + 4 + length {
                 let n = stream.read(&mut chunk).await?;
                 if n == 0 {
@@ -138,12 +193,59 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return Ok(status);
+            return Ok((status, end + 4));
+        }
+        if buf.len() > MAX_RESPONSE_BYTES {
+            bail!("no end of the response head");
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
             bail!("connection closed before the answer");
         }
         buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn print_report(bots: usize, duration: Duration, results: &[(&str, Sample, Sample)]) {
+    println!(
+        "{bots} bots, {} s per measurement, client and server in separate processes\n",
+        duration.as_secs()
+    );
+    println!("| server | call | calls/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|");
+    for (name, submit, status) in results {
+        for (call, s) in [("submit (ack)", submit), ("status", status)] {
+            println!(
+                "| {name} | {call} | {:.0} | {} | {} | {} |",
+                s.calls_per_s,
+                ms(s.p50),
+                ms(s.p99),
+                ms(s.max)
+            );
+        }
+    }
+    if let [(_, fs, ft), (_, bs, bt)] = results {
+        println!(
+            "\nfactory/baseline: submit calls/s {:.2}, submit p99 {:.1}x; status calls/s {:.2}, \
+             status p99 {:.1}x",
+            fs.calls_per_s / bs.calls_per_s,
+            fs.p99.as_secs_f64() / bs.p99.as_secs_f64(),
+            ft.calls_per_s / bt.calls_per_s,
+            ft.p99.as_secs_f64() / bt.p99.as_secs_f64(),
+        );
+        let verdict = if fs.p99 < GOAL_P99_ACK {
+            "met"
+        } else {
+            "MISSED"
+        };
+        println!(
+            "goal p99 ack < {} ms with {bots} bots: {verdict} ({} ms)",
+            GOAL_P99_ACK.as_millis(),
+            ms(fs.p99)
+        );
     }
 }

@@ -12,6 +12,8 @@ pub struct Sample {
     pub p50: Duration,
     /// 99th percentile call latency.
     pub p99: Duration,
+    /// Slowest call.
+    pub max: Duration,
 }
 
 /// Runs `call` back to back for `duration` with `in_flight` concurrent callers.
@@ -39,14 +41,19 @@ where
     for task in tasks {
         all.extend(task.await??);
     }
-    let elapsed = start.elapsed();
-    anyhow::ensure!(!all.is_empty(), "no call completed");
-    all.sort_unstable();
-    let pct = |p: usize| all[(all.len() * p / 100).min(all.len() - 1)];
+    summarize(all, start.elapsed())
+}
+
+/// Rate and percentiles of `latencies`, the calls completed in `elapsed`.
+pub fn summarize(mut latencies: Vec<Duration>, elapsed: Duration) -> anyhow::Result<Sample> {
+    anyhow::ensure!(!latencies.is_empty(), "no call completed");
+    latencies.sort_unstable();
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
     Ok(Sample {
-        calls_per_s: all.len() as f64 / elapsed.as_secs_f64(),
+        calls_per_s: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: pct(50),
         p99: pct(99),
+        max: pct(100),
     })
 }
 

@@ -2,13 +2,17 @@
 //!
 //! `bench rpc` starts `factory bench-rpc-server` as a child process (so client and server do not
 //! share a runtime), waits for its readiness line, and times calls over real QUIC with mutual TLS.
+//! `bench http` does the same with `factory bench-http-server` and HTTP over TCP.
 
 mod baseline;
 mod demo;
 mod failover;
 mod http;
+mod http_server;
 mod measure;
 mod recovery;
+
+pub use http_server::{HttpServerArgs, serve as serve_http};
 
 use actors::net::{Endpoint, EndpointConfig, Identity, PingHandler, Validity, certs};
 use anyhow::Context;
@@ -45,14 +49,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         runs: usize,
     },
-    /// Requests per second and latency of the HTTP API over loopback keep-alive connections.
+    /// Submit-to-acknowledge latency and status calls/s of the HTTP API with concurrent bots,
+    /// from this process against `factory bench-http-server`, vs. a bare axum baseline.
     Http {
-        /// Requests per scenario.
-        #[arg(long, default_value_t = 20_000)]
-        requests: usize,
-        /// Concurrent connections.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
+        /// Concurrent bots, each on its own keep-alive connection with one request in flight.
+        #[arg(long, default_value_t = 100)]
+        bots: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
     },
 }
 
@@ -76,10 +81,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Rpc { seconds } => rpc(Duration::from_secs(seconds)),
         BenchCommand::Demo { runs } => demo::run(runs),
         BenchCommand::Failover { rounds, runs } => failover::run(rounds, runs),
-        BenchCommand::Http {
-            requests,
-            concurrency,
-        } => http::run(requests, concurrency),
+        BenchCommand::Http { bots, seconds } => http::run(bots, Duration::from_secs(seconds)),
     }
 }
 
@@ -105,39 +107,38 @@ pub fn serve(args: ServerArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The child server process, killed when dropped.
-struct ServerProcess {
+/// A benchmark server started as a child process (`factory <args>`), killed when dropped. It
+/// prints one readiness line of `key=addr` pairs, and stops by itself when its stdin closes.
+pub(crate) struct ServerProcess {
     child: Child,
-    factory: SocketAddr,
-    baseline: SocketAddr,
+    ready: String,
 }
 
 impl ServerProcess {
-    fn start(certs_dir: &std::path::Path) -> anyhow::Result<Self> {
+    pub(crate) fn start(args: &[&std::ffi::OsStr], stderr: Stdio) -> anyhow::Result<Self> {
         let mut child = Command::new(std::env::current_exe()?)
-            .arg("bench-rpc-server")
-            .arg("--certs")
-            .arg(certs_dir)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(stderr)
             .spawn()
-            .context("start bench-rpc-server")?;
+            .with_context(|| format!("start {args:?}"))?;
         let stdout = child.stdout.take().context("child stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let addr = |key: &str| -> anyhow::Result<SocketAddr> {
-            let value = line
-                .split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key))
-                .with_context(|| format!("no {key} in readiness line {line:?}"))?;
-            Ok(value.parse()?)
-        };
-        let (factory, baseline) = (addr("factory=")?, addr("baseline=")?);
-        Ok(Self {
-            child,
-            factory,
-            baseline,
-        })
+        let mut ready = String::new();
+        // A child that dies first closes its stdout, so this returns rather than hangs.
+        BufReader::new(stdout).read_line(&mut ready)?;
+        anyhow::ensure!(!ready.is_empty(), "{args:?} exited before it was ready");
+        Ok(Self { child, ready })
+    }
+
+    /// The address given as `key=ADDR` in the readiness line.
+    pub(crate) fn addr(&self, key: &str) -> anyhow::Result<SocketAddr> {
+        let value = self
+            .ready
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .with_context(|| format!("no {key}= in readiness line {:?}", self.ready))?;
+        Ok(value.parse()?)
     }
 }
 
@@ -153,7 +154,14 @@ fn rpc(duration: Duration) -> anyhow::Result<()> {
     certs::init_ca(dir.path())?;
     certs::issue(dir.path(), SERVER, Validity::days(1))?;
     certs::issue(dir.path(), CLIENT, Validity::days(1))?;
-    let server = ServerProcess::start(dir.path())?;
+    let server = ServerProcess::start(
+        &[
+            "bench-rpc-server".as_ref(),
+            "--certs".as_ref(),
+            dir.path().as_os_str(),
+        ],
+        Stdio::inherit(),
+    )?;
     let rows =
         tokio::runtime::Runtime::new()?.block_on(measure_all(dir.path(), &server, duration))?;
     println!("{}", measure::table(&rows));
@@ -167,8 +175,13 @@ async fn measure_all(
 ) -> anyhow::Result<Vec<measure::Row>> {
     let config = EndpointConfig::default();
     let client = Endpoint::bind(config.clone(), Identity::load(dir, CLIENT)?, PingHandler)?;
-    let echo = baseline::connect(&config, &Identity::load(dir, CLIENT)?, server.baseline).await?;
-    let addr = server.factory;
+    let echo = baseline::connect(
+        &config,
+        &Identity::load(dir, CLIENT)?,
+        server.addr("baseline")?,
+    )
+    .await?;
+    let addr = server.addr("factory")?;
     let factory_call = move || {
         let client = client.clone();
         async move {

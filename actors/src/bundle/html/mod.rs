@@ -1,11 +1,14 @@
 //! The bundle as one self-contained HTML page: inline style, no scripts, every piece of text
 //! escaped (diffs, logs and agent summaries are untrusted), links only to files in the bundle.
 
+mod overview;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Bundle, CaughtBy, RepoDelivery};
+use super::{Bundle, BundleStatus, CaughtBy, RepoDelivery};
 use crate::verify::CheckRecord;
+use overview::{at_a_glance, nav, rollout};
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1b1b1b}
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
@@ -15,7 +18,9 @@ code{background:#f3f3f3;padding:0 .2em}.pass{color:#116611;font-weight:bold}.fai
 .status{display:inline-block;padding:.1em .6em;border-radius:.3em;color:#fff}.delivered{background:#1a7f37}.blocked{background:#9a6700}.failed{background:#b00020}
 tr.irreversible td{background:#ffe3e3}.irr{color:#b00020;font-weight:bold}.add{color:#116611}.del{color:#b00020}.hunk{color:#0550ae}
 figure{display:inline-block;margin:.5em;border:1px solid #ddd;padding:.4em}figure img{max-width:520px;display:block}
-.muted{color:#666;font-size:.9em}";
+.muted{color:#666;font-size:.9em}nav{margin:.6em 0;padding:.4em 0;border-top:1px solid #ddd;border-bottom:1px solid #ddd}
+nav a{margin-right:1em}.glance{background:#f6f8fa;border:1px solid #d0d7de;padding:.2em 1em;margin:1em 0}
+.glance li{margin:.25em 0}.glance h2{margin-top:.6em}";
 
 /// Renders the bundle page. Paths in the bundle should already be relative to it (see
 /// [`super::write_bundle`]); others are shown as text, never linked.
@@ -29,6 +34,8 @@ pub fn render_html(b: &Bundle) -> String {
         esc(&b.title)
     );
     summary(&mut h, b);
+    nav(&mut h, b);
+    at_a_glance(&mut h, b);
     section_md(&mut h, "prd", "PRD", &b.prd_md);
     section_md(&mut h, "architecture", "Architecture", &b.architecture_md);
     findings(&mut h, b);
@@ -101,9 +108,15 @@ fn findings(h: &mut String, b: &Bundle) {
         h.push_str("<p>None.</p>\n");
         return;
     }
+    if b.status == BundleStatus::Delivered {
+        h.push_str(
+            "<p>The run was delivered, so none of these errors stands: each was fixed by a later \
+             attempt and the last verification passed. They are listed as proof the checks bite.</p>\n",
+        );
+    }
     h.push_str(
-        "<table><tr><th>severity</th><th>rule</th><th>writer → reader</th><th>message</th>\
-                <th>fix</th><th>caught by</th><th>attempt</th></tr>\n",
+        "<table><tr><th>severity</th><th>rule</th><th>repos</th><th>message</th>\
+                <th>suggested fix</th><th>caught by</th><th>attempt</th></tr>\n",
     );
     for f in &b.findings {
         let by = match f.caught_by {
@@ -113,12 +126,11 @@ fn findings(h: &mut String, b: &Bundle) {
         };
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{} → {}</td><td>{}</td><td>{}</td>\
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>\
              <td>{by}</td><td>{}</td></tr>",
             esc(&f.severity),
             esc(&f.rule),
-            esc(&f.writer),
-            esc(&f.reader),
+            esc(&flow(&f.writer, &f.reader)),
             esc(&f.message),
             esc(f.fix.as_deref().unwrap_or("")),
             f.attempt
@@ -214,47 +226,6 @@ fn checks_table(h: &mut String, r: &RepoDelivery) {
     h.push_str("</table>\n");
 }
 
-fn rollout(h: &mut String, b: &Bundle) {
-    h.push_str("<h2 id=\"rollout\">Rollout</h2>\n");
-    for p in &b.phases {
-        let _ = writeln!(h, "<h3>Phase: {}</h3>\n<ol start=\"0\">", esc(&p.name));
-        for wave in &p.waves {
-            let repos: Vec<String> = wave.iter().map(|r| esc(r)).collect();
-            let _ = writeln!(h, "<li>{}</li>", repos.join(", "));
-        }
-        h.push_str("</ol>\n");
-    }
-    h.push_str("<h2 id=\"rollback\">Rollback</h2>\n");
-    if b.rollback.is_empty() {
-        h.push_str("<p>No rollback steps.</p>\n");
-        return;
-    }
-    h.push_str(
-        "<table><tr><th>phase</th><th>wave</th><th>repos</th><th>action</th>\
-                <th>reversible</th><th>why</th></tr>\n",
-    );
-    for s in &b.rollback {
-        let (row, rev) = if s.irreversible {
-            (
-                " class=\"irreversible\"",
-                "<span class=\"irr\">IRREVERSIBLE: needs approval</span>",
-            )
-        } else {
-            ("", "yes")
-        };
-        let _ = writeln!(
-            h,
-            "<tr{row}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rev}</td><td>{}</td></tr>",
-            esc(&s.phase),
-            s.wave,
-            esc(&s.repos.join(", ")),
-            esc(&s.action),
-            esc(&s.why)
-        );
-    }
-    h.push_str("</table>\n");
-}
-
 fn screenshots(h: &mut String, b: &Bundle) {
     h.push_str("<h2 id=\"screenshots\">Screenshots</h2>\n");
     if b.screenshots.is_empty() {
@@ -262,9 +233,9 @@ fn screenshots(h: &mut String, b: &Bundle) {
     }
     for s in &b.screenshots {
         let img = if in_bundle(&s.path) {
+            let src = esc(&s.path.display().to_string());
             format!(
-                "<img src=\"{}\" alt=\"{}\">",
-                esc(&s.path.display().to_string()),
+                "<a href=\"{src}\"><img src=\"{src}\" alt=\"{}\"></a>",
                 esc(&s.name)
             )
         } else {
@@ -280,7 +251,7 @@ fn screenshots(h: &mut String, b: &Bundle) {
 }
 
 fn files(h: &mut String, title: &str, list: &[super::Artifact]) {
-    let _ = writeln!(h, "<h2>{title}</h2>");
+    let _ = writeln!(h, "<h2 id=\"{}\">{title}</h2>", title.to_lowercase());
     if list.is_empty() {
         h.push_str("<p>None.</p>\n");
         return;
@@ -336,7 +307,16 @@ pub(crate) fn rerun(r: &RepoDelivery, c: &CheckRecord) -> String {
     )
 }
 
-fn shell_quote(s: &str) -> String {
+/// The repos a finding concerns: `writer → reader` when both are known, else whichever is.
+fn flow(writer: &str, reader: &str) -> String {
+    match (writer.is_empty(), reader.is_empty()) {
+        (false, false) => format!("{writer} → {reader}"),
+        (true, _) => reader.to_string(),
+        (false, true) => writer.to_string(),
+    }
+}
+
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
