@@ -137,10 +137,18 @@ mod support;
 /// The same delivery with the coordinator and two nodes as separate processes of the real binary,
 /// driven by `factory ship`: every task ran on the node that owns its repo's shard, and the two
 /// independent reader tasks overlapped in time.
-#[test]
-fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
-    use support::{Certs, Proc, scratch, start_node, status};
-    let (_keep, dir) = scratch();
+/// A coordinator (with the example org) and two nodes as processes, settled: both up, every repo
+/// owned.
+struct LiveCluster {
+    certs: support::Certs,
+    coordinator: support::Proc,
+    _nodes: Vec<support::Proc>,
+    addr: String,
+    org_dir: std::path::PathBuf,
+}
+
+fn live_cluster(dir: &std::path::Path) -> LiveCluster {
+    use support::{Certs, Proc, start_node, status};
     let certs = Certs::new();
     certs.issue(&["coordinator", "admin"]);
     let out = std::process::Command::new(support::factory_bin())
@@ -174,7 +182,7 @@ fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
     );
     let line = coordinator.wait_stdout("coordinator listening on ", Duration::from_secs(30));
     let addr = line.rsplit(' ').next().expect("addr").to_string();
-    let _nodes: Vec<Proc> = ["node-a", "node-b"]
+    let nodes: Vec<Proc> = ["node-a", "node-b"]
         .iter()
         .map(|n| start_node(&certs, &addr, n))
         .collect();
@@ -191,25 +199,24 @@ fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
             .count();
         (owned && up == 2).then_some(())
     });
-    let owners: std::collections::BTreeMap<String, String> = status(&certs, &addr)["shards"]
-        .as_array()
-        .expect("shards")
-        .iter()
-        .map(|s| {
-            (
-                s["repo"].as_str().unwrap_or("").to_string(),
-                s["owner"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
+    LiveCluster {
+        certs,
+        coordinator,
+        _nodes: nodes,
+        addr,
+        org_dir: dir.join("org"),
+    }
+}
 
+/// `factory ship` the demo outcome; returns its output and the run's record.
+fn ship(c: &LiveCluster) -> (std::process::Output, serde_json::Value) {
     let ship = std::process::Command::new(support::factory_bin())
         .args([
             "ship",
             "--coordinator",
-            &addr,
+            &c.addr,
             "--certs",
-            &certs.arg(),
+            &c.certs.arg(),
             "--name",
             "admin",
         ])
@@ -226,25 +233,23 @@ fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
         .output()
         .expect("ship");
     let shipped = String::from_utf8_lossy(&ship.stdout).into_owned();
-    assert!(
-        ship.status.success(),
-        "ship failed\n{shipped}\n{}\ncoordinator:\n{}",
-        String::from_utf8_lossy(&ship.stderr),
-        coordinator.stderr()
-    );
     let run_id = shipped
         .lines()
         .find_map(|l| l.strip_prefix("run ")?.split(' ').next())
-        .expect("run id")
+        .unwrap_or_else(|| {
+            panic!(
+                "no run id in\n{shipped}\ncoordinator:\n{}",
+                c.coordinator.stderr()
+            )
+        })
         .to_string();
-
     let runs = std::process::Command::new(support::factory_bin())
         .args([
             "runs",
             "--coordinator",
-            &addr,
+            &c.addr,
             "--certs",
-            &certs.arg(),
+            &c.certs.arg(),
             "--name",
             "admin",
             "--json",
@@ -252,7 +257,37 @@ fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
         ])
         .output()
         .expect("runs");
-    let run: serde_json::Value = serde_json::from_slice(&runs.stdout).expect("run json");
+    (
+        ship,
+        serde_json::from_slice(&runs.stdout).expect("run json"),
+    )
+}
+
+#[test]
+fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
+    let (_keep, dir) = support::scratch();
+    let c = live_cluster(&dir);
+    let coordinator = &c.coordinator;
+    let owners: std::collections::BTreeMap<String, String> =
+        support::status(&c.certs, &c.addr)["shards"]
+            .as_array()
+            .expect("shards")
+            .iter()
+            .map(|s| {
+                (
+                    s["repo"].as_str().unwrap_or("").to_string(),
+                    s["owner"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+
+    let (out, run) = ship(&c);
+    assert!(
+        out.status.success(),
+        "ship failed\n{}\ncoordinator:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        coordinator.stderr()
+    );
     assert_eq!(run["status"], "delivered");
     let mut spans = std::collections::BTreeMap::new();
     for task in run["tasks"].as_array().expect("tasks") {
@@ -281,5 +316,36 @@ fn a_shipped_outcome_runs_on_the_shard_owners_and_readers_overlap() {
     assert!(
         spans["backend"].1 <= f.0.min(w.0),
         "readers started before the writer finished: {spans:?}"
+    );
+}
+
+/// A repo whose origin disappeared after the coordinator loaded the org: its task fails with an
+/// error naming the origin, the run fails with it, the bundle records it, and the coordinator
+/// keeps serving (a second call answers).
+#[test]
+fn a_repo_whose_origin_is_missing_fails_the_run_clearly() {
+    let (_keep, dir) = support::scratch();
+    let c = live_cluster(&dir);
+    let origin = c.org_dir.join("origins/backend.git");
+    std::fs::rename(&origin, c.org_dir.join("origins/moved-away.git")).expect("move origin");
+    let (out, run) = ship(&c);
+    assert!(!out.status.success(), "the run should fail");
+    assert_eq!(run["status"], "failed");
+    let error = run["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("backend.git"),
+        "the error should name the origin: {error}"
+    );
+    let bundle = std::path::PathBuf::from(run["bundle_dir"].as_str().expect("bundle"));
+    let json = std::fs::read_to_string(bundle.join("bundle.json")).expect("bundle.json");
+    assert!(
+        json.contains("backend.git"),
+        "the bundle should carry the error"
+    );
+    let status = support::status(&c.certs, &c.addr);
+    assert_eq!(
+        status["nodes"].as_array().map(Vec::len),
+        Some(2),
+        "the cluster keeps serving"
     );
 }
