@@ -2,6 +2,8 @@
 //!
 //! `bench rpc` starts `factory bench-rpc-server` as a child process (so client and server do not
 //! share a runtime), waits for its readiness line, and times calls over real QUIC with mutual TLS.
+//! `bench failover` times a task's failover from a killed node and a coordinator resuming runs
+//! from its store (see BENCHMARKS-failover.md).
 
 mod baseline;
 mod failover;
