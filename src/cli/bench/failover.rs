@@ -90,6 +90,11 @@ pub fn run(rounds: usize, runs: usize) -> anyhow::Result<()> {
     );
     println!(
         "{:<44} {:>10.1}",
+        "  of which RunService::start returned after",
+        ms(recovery.started)
+    );
+    println!(
+        "{:<44} {:>10.1}",
         format!("bare store read of {} runs", recovery.runs),
         ms(recovery.bare_read)
     );

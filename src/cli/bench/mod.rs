@@ -3,6 +3,8 @@
 //! `bench rpc` starts `factory bench-rpc-server` as a child process (so client and server do not
 //! share a runtime), waits for its readiness line, and times calls over real QUIC with mutual TLS.
 //! `bench http` does the same with `factory bench-http-server` and HTTP over TCP.
+//! `bench failover` times a task's failover from a killed node and a coordinator resuming runs
+//! from its store (see BENCHMARKS.md).
 
 mod baseline;
 mod demo;

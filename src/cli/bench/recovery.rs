@@ -28,6 +28,8 @@ pub struct Recovery {
     pub runs: usize,
     /// `RunService::start` until every driver asked for its task's placement.
     pub resume: Duration,
+    /// `RunService::start` until it returned (store opened and read, drivers spawned).
+    pub started: Duration,
     /// Reading and decoding every record from the store (`RunStore::list`), the floor.
     pub bare_read: Duration,
 }
@@ -67,17 +69,23 @@ pub fn run(n: usize) -> anyhow::Result<Recovery> {
         verify_timeout: Duration::from_secs(600),
         placement_timeout: Duration::from_secs(600),
     };
-    let resume = tokio::runtime::Runtime::new()?
+    let (started, resume) = tokio::runtime::Runtime::new()?
         .block_on(resume(cfg, dir.path(), n))
         .context("resuming")?;
     Ok(Recovery {
         runs: n,
         resume,
+        started,
         bare_read,
     })
 }
 
-async fn resume(cfg: RunConfig, certs_dir: &Path, n: usize) -> anyhow::Result<Duration> {
+/// (until `start` returned, until every run asked).
+async fn resume(
+    cfg: RunConfig,
+    certs_dir: &Path,
+    n: usize,
+) -> anyhow::Result<(Duration, Duration)> {
     let endpoint = Endpoint::bind(
         EndpointConfig::default(),
         Identity::load(certs_dir, "coordinator")?,
@@ -92,6 +100,7 @@ async fn resume(cfg: RunConfig, certs_dir: &Path, n: usize) -> anyhow::Result<Du
     let all = asked.all.notified();
     let t = Instant::now();
     let _service = RunService::start(cfg, endpoint, coordinator.clone()).await?;
+    let started = t.elapsed();
     if tokio::time::timeout(Duration::from_secs(300), all)
         .await
         .is_err()
@@ -100,7 +109,7 @@ async fn resume(cfg: RunConfig, certs_dir: &Path, n: usize) -> anyhow::Result<Du
     }
     let took = t.elapsed();
     coordinator.stop(None);
-    Ok(took)
+    Ok((started, took))
 }
 
 /// Write `n` runs, each planned with its first task running attempt 1, as a coordinator that
