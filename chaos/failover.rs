@@ -3,7 +3,7 @@
 //! The run machine only says "dispatch attempt N of task T"; it does not know about nodes,
 //! epochs or lost messages. This is the policy the simulated coordinator runs, written against
 //! the coordinator's own types (`ShardMap`, `Move`, `TaskResult`) and nothing of the simulator.
-//! The real driver's form of it is `coordinator::runs::failover` (see CHAOS.md):
+//! The real driver's form of it is `coordinator::runs::failover` (see the Chaos section of ARCHITECTURE.md):
 //!
 //! - Send an attempt to the repo's current owner under the shard's current epoch; with no owner,
 //!   park it until a move gives the repo one.

@@ -2,7 +2,7 @@
 //! lost or the repo moves away, send the *same* attempt to the repo's new owner under the new
 //! epoch. Losing a node is not the agent's fault, so it must not burn one of the task's attempts.
 //!
-//! This is the real driver's form of the simulated `FailoverPolicy` (see CHAOS.md): a move or a
+//! This is the real driver's form of the simulated `FailoverPolicy` (see the Chaos section of ARCHITECTURE.md): a move or a
 //! lost node re-sends the attempt with its number unchanged, and only a result that passes the
 //! shard fence is returned as final. Nodes keep finished attempts by (run, task, attempt, epoch),
 //! so a re-send to a node that already ran it gets the kept result instead of a second run.
