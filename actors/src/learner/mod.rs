@@ -27,6 +27,9 @@ pub mod setup;
 #[cfg(test)]
 mod tests;
 
+#[cfg(any(test, feature = "testkit"))]
+pub mod fixtures;
+
 pub use champions::{
     LineageEntry, PromotedBy, champions, lineage, promote, rollback, slot_summaries,
 };
