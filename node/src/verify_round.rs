@@ -442,7 +442,10 @@ fn services(checkouts: &[Checkout]) -> Vec<ServiceSpec> {
             let mut env = BTreeMap::new();
             for consumed in &c.manifest.consumes {
                 if let Some(writer) = providers.get(consumed.contract.as_str()) {
-                    env.insert(url_var(&consumed.contract), format!("{{url:{writer}}}"));
+                    env.insert(
+                        actors::example::contract_url_env(&consumed.contract),
+                        format!("{{url:{writer}}}"),
+                    );
                 }
             }
             ServiceSpec {
@@ -454,21 +457,6 @@ fn services(checkouts: &[Checkout]) -> Vec<ServiceSpec> {
             }
         })
         .collect()
-}
-
-/// `orders.v1` -> `FACTORY_URL_ORDERS_V1`.
-pub fn url_var(contract: &str) -> String {
-    let name: String = contract
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("FACTORY_URL_{name}")
 }
 
 fn collect_logs(sandbox_dir: &Path, artifacts: &mut Vec<Blob>, round: u32) {
