@@ -24,26 +24,10 @@ fn a_restart_while_verifying_resumes_the_round_instead_of_spending_another() {
 }
 
 fn result(attempt: u32) -> TaskResult {
-    TaskResult {
-        attempt,
-        node: "node-0".into(),
-        epoch: 1,
-        ok: true,
-        error: None,
-        branch: None,
-        head: None,
-        base: None,
-        diff: String::new(),
-        summary: String::new(),
-        cost_usd: 0.01,
-        agent_ms: 0,
-        checks_ms: 0,
-        wall_ms: 0,
-        started_unix_ms: 0,
-        finished_unix_ms: 0,
-        checks: serde_json::Value::Null,
-        moves: Vec::new(),
-    }
+    let mut r = TaskResult::empty(attempt, "node-0", 1, 0);
+    r.ok = true;
+    r.cost_usd = 0.01;
+    r
 }
 
 fn task(id: &str, deps: &[&str]) -> TaskRecord {

@@ -44,26 +44,9 @@ mod tests {
     use protocol::outcome::{Outcome, TaskRole};
 
     fn result(attempt: u32) -> TaskResult {
-        TaskResult {
-            attempt,
-            node: "n1".into(),
-            epoch: 1,
-            ok: true,
-            error: None,
-            branch: None,
-            head: None,
-            base: None,
-            diff: String::new(),
-            summary: String::new(),
-            cost_usd: 0.0,
-            agent_ms: 0,
-            checks_ms: 0,
-            wall_ms: 0,
-            started_unix_ms: 0,
-            finished_unix_ms: 0,
-            checks: serde_json::Value::Null,
-            moves: Vec::new(),
-        }
+        let mut r = TaskResult::empty(attempt, "n1", 1, 0);
+        r.ok = true;
+        r
     }
 
     fn run(attempts: &[u32]) -> RunRecord {

@@ -102,26 +102,7 @@ async fn run_task_in_span(
     tenure: Option<&Tenure>,
 ) -> TaskDone {
     panic_once(&a.task.repo);
-    let mut result = TaskResult {
-        attempt: a.task.attempt,
-        node: cfg.node.clone(),
-        epoch: a.epoch,
-        ok: false,
-        error: None,
-        branch: None,
-        head: None,
-        base: None,
-        diff: String::new(),
-        summary: String::new(),
-        cost_usd: 0.0,
-        agent_ms: 0,
-        checks_ms: 0,
-        wall_ms: 0,
-        started_unix_ms: unix_ms(),
-        finished_unix_ms: 0,
-        checks: serde_json::Value::Null,
-        moves: Vec::new(),
-    };
+    let mut result = TaskResult::empty(a.task.attempt, cfg.node.clone(), a.epoch, unix_ms());
     let started = Instant::now();
     let mut artifacts = Vec::new();
     match attempt(cfg, a, tenure, &mut result, &mut artifacts).await {

@@ -161,6 +161,33 @@ pub struct TaskMove {
     pub at_unix_ms: u64,
 }
 
+impl TaskResult {
+    /// An attempt's result before anything happened: not ok, empty, started at `started_unix_ms`.
+    /// Callers fill in what the attempt produced.
+    pub fn empty(attempt: u32, node: impl Into<String>, epoch: u64, started_unix_ms: u64) -> Self {
+        TaskResult {
+            attempt,
+            node: node.into(),
+            epoch,
+            ok: false,
+            error: None,
+            branch: None,
+            head: None,
+            base: None,
+            diff: String::new(),
+            summary: String::new(),
+            cost_usd: 0.0,
+            agent_ms: 0,
+            checks_ms: 0,
+            wall_ms: 0,
+            started_unix_ms,
+            finished_unix_ms: started_unix_ms,
+            checks: serde_json::Value::Null,
+            moves: Vec::new(),
+        }
+    }
+}
+
 /// One finding the verifier raised, as the run keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFinding {

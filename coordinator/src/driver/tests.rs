@@ -50,26 +50,10 @@ impl Steps for Fake {
             .expect("lock")
             .push((task_id, attempt, findings.len()));
         Box::pin(async move {
-            TaskResult {
-                attempt,
-                node: "n".into(),
-                epoch: 1,
-                ok: true,
-                error: None,
-                branch: None,
-                head: None,
-                base: None,
-                diff: String::new(),
-                summary: String::new(),
-                cost_usd: 0.01,
-                agent_ms: 0,
-                checks_ms: 0,
-                wall_ms: 0,
-                started_unix_ms: 0,
-                finished_unix_ms: 0,
-                checks: serde_json::Value::Null,
-                moves: Vec::new(),
-            }
+            let mut r = TaskResult::empty(attempt, "n", 1, 0);
+            r.ok = true;
+            r.cost_usd = 0.01;
+            r
         })
     }
     fn verify(

@@ -288,24 +288,7 @@ fn keep_artifacts(inner: &Inner, run_id: &str, blobs: &[protocol::run::Blob]) {
 }
 
 fn failed(attempt: u32, error: String) -> TaskResult {
-    TaskResult {
-        attempt,
-        node: String::new(),
-        epoch: 0,
-        ok: false,
-        error: Some(error),
-        branch: None,
-        head: None,
-        base: None,
-        diff: String::new(),
-        summary: String::new(),
-        cost_usd: 0.0,
-        agent_ms: 0,
-        checks_ms: 0,
-        wall_ms: 0,
-        started_unix_ms: now_unix_ms(),
-        finished_unix_ms: now_unix_ms(),
-        checks: serde_json::Value::Null,
-        moves: Vec::new(),
-    }
+    let mut result = TaskResult::empty(attempt, String::new(), 0, now_unix_ms());
+    result.error = Some(error);
+    result
 }

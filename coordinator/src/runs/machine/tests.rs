@@ -17,26 +17,11 @@ fn task(id: &str, repo: &str, deps: &[&str]) -> TaskRecord {
 }
 
 fn result(attempt: u32, ok: bool, cost: f64) -> TaskResult {
-    TaskResult {
-        attempt,
-        node: "n1".into(),
-        epoch: 1,
-        ok,
-        error: (!ok).then(|| "agent exited with code 3".into()),
-        branch: None,
-        head: None,
-        base: None,
-        diff: String::new(),
-        summary: String::new(),
-        cost_usd: cost,
-        agent_ms: 0,
-        checks_ms: 0,
-        wall_ms: 0,
-        started_unix_ms: 0,
-        finished_unix_ms: 0,
-        checks: serde_json::Value::Null,
-        moves: Vec::new(),
-    }
+    let mut r = TaskResult::empty(attempt, "n1", 1, 0);
+    r.ok = ok;
+    r.error = (!ok).then(|| "agent exited with code 3".into());
+    r.cost_usd = cost;
+    r
 }
 
 fn finding(repo: &str) -> RunFinding {
