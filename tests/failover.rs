@@ -1,6 +1,6 @@
-//! Durable runs and failover with real processes: nodes killed or paused mid-task, the
-//! coordinator killed mid-run and restarted on its state, a worker crashing on demand, and a lossy
-//! UDP path. Every case ships the demo outcome with `factory ship --detach` and follows it with
+//! Durable runs and failover with real processes: nodes killed or paused mid-task, a node killed
+//! mid-verification, the coordinator killed mid-run and restarted on its state, a worker crashing
+//! on demand, and a lossy UDP path. Every case ships the demo outcome with `factory ship --detach` and follows it with
 //! `factory runs --json` until it is delivered.
 //!
 //! The agent is gated (see `support::fleet`): it notes which node it started on and waits for the
@@ -199,6 +199,41 @@ fn a_paused_node_steps_down_and_the_run_delivers_once() {
     assert_eq!(results[0]["attempt"], 1);
     assert!(results[0]["epoch"].as_u64().unwrap() > epoch_before);
     assert!(!events(&run, "task.moved").is_empty());
+}
+
+#[test]
+fn a_node_killed_mid_verification_loses_the_round_to_the_other_node() {
+    let _one = serial();
+    let fleet = Fleet::new(false);
+    fleet.gate_verification();
+    let (_coordinator, addr, mut nodes) = cluster(&fleet, &[]);
+    let run_id = fleet.ship(&addr);
+    let first = fleet.wait_round_started(None, Duration::from_secs(120));
+
+    nodes[index(&first)].kill();
+    fleet.forget_node(&first);
+    let killed = Instant::now();
+    let second = fleet.wait_round_started(Some(&first), Duration::from_secs(30));
+    let failover = killed.elapsed();
+    assert_eq!(second, other(&first));
+    fleet.open_verification();
+
+    let run = fleet.wait_finished(&addr, &run_id);
+    assert_delivered(&run);
+    let rounds = run["verifications"].as_array().unwrap();
+    assert!(
+        rounds.iter().all(|r| r["node"] == second.as_str()),
+        "no report came from the killed node: {rounds:?}"
+    );
+    let moves = rounds[0]["moves"]
+        .as_array()
+        .expect("round 1 records its move");
+    assert_eq!(moves.len(), 1, "{moves:?}");
+    assert_eq!(moves[0]["from"], first.as_str());
+    assert_eq!(moves[0]["to"], second.as_str());
+    assert!(moves[0]["epoch"].as_u64() > moves[0]["from_epoch"].as_u64());
+    eprintln!("failover from kill to the round running on {second}: {failover:?}");
+    assert!(failover < Duration::from_secs(10), "{failover:?}");
 }
 
 #[test]

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use protocol::run::TaskAssignment;
+use protocol::run::{TaskAssignment, VerifyRequest};
 use protocol::{Body, ShardGrant};
 use tokio::sync::{OwnedMutexGuard, watch};
 
@@ -41,6 +41,17 @@ impl AttemptKey {
             task: a.task.task_id.clone(),
             attempt: a.task.attempt,
             epoch: a.epoch,
+        }
+    }
+
+    /// The key of a verification round: its task is `verify` (task ids always hold a `:`, so
+    /// the two kinds never meet) and its attempt is the round number.
+    pub fn round(r: &VerifyRequest) -> Self {
+        AttemptKey {
+            run: r.run_id.clone(),
+            task: "verify".into(),
+            attempt: r.round,
+            epoch: 0,
         }
     }
 }

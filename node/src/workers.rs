@@ -7,12 +7,12 @@
 //! the coordinator records the crash and retries within the task's budget.
 //!
 //! A `RunTask` repeated with the same (run, task, attempt, epoch) is not run again: it waits for,
-//! or gets, the reply of the first (see [`crate::attempts`]).
+//! or gets, the reply of the first (see [`crate::attempts`]); so is a repeated `Verify` round.
 
 use std::sync::Arc;
 
 use actors::remote::Inbound;
-use protocol::run::TaskAssignment;
+use protocol::run::{TaskAssignment, VerifyRequest};
 use protocol::{Body, ErrorCode, ShardGrant};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::watch;
@@ -93,15 +93,7 @@ impl Actor for WorkerActor {
                     (Role::RepoAgent, Body::RunTask { assignment }) => {
                         task(args, *assignment).await
                     }
-                    (Role::Verifier, Body::Verify { request }) => {
-                        let cfg = args.cfg.clone();
-                        guarded(role, "verify", async move {
-                            Body::VerifyDone {
-                                done: Box::new(verify_round(&cfg, &request).await),
-                            }
-                        })
-                        .await
-                    }
+                    (Role::Verifier, Body::Verify { request }) => verify(args, *request).await,
                     (_, other) => Body::error(
                         ErrorCode::NotFound,
                         format!("{role:?} does not handle {}", other.kind()),
@@ -135,6 +127,28 @@ async fn task(args: WorkerArgs, assignment: TaskAssignment) -> Body {
     })
     .await;
     drop(turn);
+    args.attempts.finish(&key, tx, body.clone());
+    body
+}
+
+/// One `Verify`: run the round, or answer a repeat (the coordinator re-sends a round whose reply
+/// it lost) with the first run's reply; two runs of one round would share its folder.
+async fn verify(args: WorkerArgs, request: VerifyRequest) -> Body {
+    let key = AttemptKey::round(&request);
+    let tx = match args.attempts.claim(&key) {
+        Claim::Repeat(reply) => {
+            tracing::info!(run = %key.run, round = key.attempt, "repeated verification request; answering with the first run's reply");
+            return repeat(reply).await;
+        }
+        Claim::Run(tx) => tx,
+    };
+    let cfg = args.cfg.clone();
+    let body = guarded(Role::Verifier, "verify", async move {
+        Body::VerifyDone {
+            done: Box::new(verify_round(&cfg, &request).await),
+        }
+    })
+    .await;
     args.attempts.finish(&key, tx, body.clone());
     body
 }

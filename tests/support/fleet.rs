@@ -225,10 +225,15 @@ impl Fleet {
 
     /// The nodes gated agents started on so far, oldest first (one entry per agent started).
     pub fn started(&self) -> Vec<String> {
+        self.notes("started.")
+    }
+
+    /// The nodes named by the gate notes whose file names start with `prefix`, oldest first.
+    pub fn notes(&self, prefix: &str) -> Vec<String> {
         let mut notes: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&self.gates)
             .unwrap()
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
             .filter_map(|e| {
                 let text = std::fs::read_to_string(e.path()).ok()?;
                 let node = ["node-1", "node-2", "node-3"]

@@ -4,6 +4,7 @@
 
 pub mod fleet;
 pub mod udp_proxy;
+pub mod verify_gate;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

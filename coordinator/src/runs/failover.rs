@@ -1,6 +1,7 @@
-//! Failover of one task attempt while it runs: send it to the repo's owner, and when that node is
-//! lost or the repo moves away, send the *same* attempt to the repo's new owner under the new
-//! epoch. Losing a node is not the agent's fault, so it must not burn one of the task's attempts.
+//! Failover of one task attempt, or one verification round, while it runs: send it to the repo's
+//! owner, and when that node is lost or the repo moves away, send the *same* attempt to the
+//! repo's new owner under the new epoch. Losing a node is not the agent's fault, so it must not
+//! burn one of the task's attempts (or one of the run's rounds).
 //!
 //! This is the real driver's form of the simulated `FailoverPolicy` (see the Chaos section of ARCHITECTURE.md): a move or a
 //! lost node re-sends the attempt with its number unchanged, and only a result that passes the
@@ -10,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use actors::net::NetError;
-use protocol::run::{TaskAssignment, TaskDone, TaskMove};
-use protocol::targets::REPO_AGENT;
+use protocol::run::{TaskAssignment, TaskDone, TaskMove, VerifyDone, VerifyRequest};
+use protocol::targets::{REPO_AGENT, VERIFIER};
 use protocol::{Body, Epoch, NodeId, RepoName};
 use ractor::call_t;
 
@@ -32,10 +33,10 @@ const WATCH_EVERY: Duration = Duration::from_millis(100);
 /// after it was only a transport hiccup answers the re-send from its kept results.
 const LOST_GRACE: Duration = Duration::from_secs(3);
 
-/// How the send of one attempt to one node ended.
+/// How one call to one node ended.
 enum Sent {
-    /// The node answered with a result.
-    Done(Box<TaskDone>),
+    /// The node answered.
+    Reply(Body),
     /// The node was lost or the repo moved away while it ran; why.
     Lost(String),
 }
@@ -56,13 +57,21 @@ pub(crate) async fn send(
     let mut resends = 0;
     loop {
         assignment.epoch = placement.epoch.0;
-        let reason = match send_once(inner, &assignment, &placement, &repo, deadline).await? {
-            Sent::Done(done) => {
+        let body = Body::RunTask {
+            assignment: Box::new(assignment.clone()),
+        };
+        let sent = call_owner(inner, REPO_AGENT, body, &placement, &repo, deadline).await?;
+        let reason = match sent {
+            Sent::Reply(Body::TaskDone { done }) => {
                 let refused = fence(inner, &repo, &done).await?;
                 match refused {
                     Some(reason) if resends < MAX_RESENDS => reason,
                     _ => return Ok((*done, moves)),
                 }
+            }
+            Sent::Reply(other) => {
+                let node = &placement.node;
+                return Err(format!("node {node} answered {} to a task", other.kind()));
             }
             Sent::Lost(reason) if resends < MAX_RESENDS => reason,
             Sent::Lost(reason) => {
@@ -73,25 +82,69 @@ pub(crate) async fn send(
         let next = next_owner(inner, &repo, &placement, deadline).await?;
         tracing::warn!(run = %assignment.task.run_id, task = %assignment.task.task_id, attempt = assignment.task.attempt,
             from = %placement.node, from_epoch = placement.epoch.0, to = %next.node, epoch = next.epoch.0, %reason, "task re-sent");
-        if next.epoch != placement.epoch || next.node != placement.node {
-            moves.push(TaskMove {
-                from: placement.node.to_string(),
-                from_epoch: placement.epoch.0,
-                to: next.node.to_string(),
-                epoch: next.epoch.0,
-                reason,
-                at_unix_ms: now_unix_ms(),
-            });
-        }
+        moves.extend(moved(&placement, &next, reason));
         placement = next;
     }
 }
 
-/// One call to one node, abandoned as soon as the repo no longer belongs to it: waiting for the
-/// QUIC idle timeout would add seconds to every failover.
-async fn send_once(
+/// Send a verification round to the owner of `repo`, following the repo to its next owner when
+/// the node is lost or the repo moves while the round runs. A round only reads (checkouts, a
+/// sandbox, reports), so running it again elsewhere has no side effect to undo; the node keeps
+/// a finished round's reply, so a re-send to the same node does not run it twice. Returns the
+/// reply, the node that gave it, and the moves made on the way.
+pub(crate) async fn verify(
     inner: &Inner,
-    assignment: &TaskAssignment,
+    request: VerifyRequest,
+    mut placement: Placement,
+    repo: RepoName,
+    timeout: Duration,
+) -> Result<(VerifyDone, Placement, Vec<TaskMove>), String> {
+    let deadline = Instant::now() + timeout;
+    let mut moves = Vec::new();
+    let mut resends = 0;
+    loop {
+        let body = Body::Verify {
+            request: Box::new(request.clone()),
+        };
+        let reason = match call_owner(inner, VERIFIER, body, &placement, &repo, deadline).await? {
+            Sent::Reply(Body::VerifyDone { done }) => return Ok((*done, placement, moves)),
+            Sent::Reply(other) => {
+                let node = &placement.node;
+                return Err(format!(
+                    "node {node} answered {} to a verification",
+                    other.kind()
+                ));
+            }
+            Sent::Lost(reason) if resends < MAX_RESENDS => reason,
+            Sent::Lost(reason) => return Err(format!("{reason} (after {resends} re-sends)")),
+        };
+        let next = next_owner(inner, &repo, &placement, deadline).await?;
+        tracing::warn!(run = %request.run_id, round = request.round, from = %placement.node,
+            to = %next.node, epoch = next.epoch.0, %reason, "verification round re-sent");
+        moves.extend(moved(&placement, &next, reason));
+        placement = next;
+        resends += 1;
+    }
+}
+
+/// The move from `from` to `to`, unless it is a re-send to the same owner at the same epoch.
+fn moved(from: &Placement, to: &Placement, reason: String) -> Option<TaskMove> {
+    (to.epoch != from.epoch || to.node != from.node).then(|| TaskMove {
+        from: from.node.to_string(),
+        from_epoch: from.epoch.0,
+        to: to.node.to_string(),
+        epoch: to.epoch.0,
+        reason,
+        at_unix_ms: now_unix_ms(),
+    })
+}
+
+/// One call to the node that owns `repo`, abandoned as soon as the repo no longer belongs to it:
+/// waiting for the QUIC idle timeout would add seconds to every failover.
+async fn call_owner(
+    inner: &Inner,
+    target: &str,
+    body: Body,
     placement: &Placement,
     repo: &RepoName,
     deadline: Instant,
@@ -105,17 +158,13 @@ async fn send_once(
     if left.is_zero() {
         return Err("the task's deadline passed while it was re-placed".into());
     }
-    let body = Body::RunTask {
-        assignment: Box::new(assignment.clone()),
-    };
-    let call = inner.endpoint.call(addr, REPO_AGENT, body, left);
+    let call = inner.endpoint.call(addr, target, body, left);
     tokio::pin!(call);
     loop {
         tokio::select! {
             reply = &mut call => {
                 return match reply {
-                    Ok(Body::TaskDone { done }) => Ok(Sent::Done(done)),
-                    Ok(other) => Err(format!("node {node} answered {} to a task", other.kind())),
+                    Ok(body) => Ok(Sent::Reply(body)),
                     Err(e) if is_transport(&e) => Ok(Sent::Lost(format!("node {node}: {e}"))),
                     Err(e) => Err(format!("node {node}: {e}")),
                 };

@@ -10,8 +10,7 @@ use protocol::run::{
     RepoRef, RunFinding, RunRecord, TaskAssignment, TaskRecord, TaskResult, TaskState,
     VerifyRequest,
 };
-use protocol::targets::VERIFIER as VERIFIER_TARGET;
-use protocol::{Body, Epoch, NodeId, RepoName};
+use protocol::{Epoch, NodeId, RepoName};
 use ractor::call_t;
 
 use super::service::Inner;
@@ -228,32 +227,21 @@ async fn verify(
         gates,
         setup_steps,
     };
-    let addr = placement
-        .addr
-        .parse()
-        .map_err(|e| format!("bad node address {}: {e}", placement.addr))?;
-    let reply = inner
-        .endpoint
-        .call(
-            addr,
-            VERIFIER_TARGET,
-            Body::Verify {
-                request: Box::new(request),
-            },
-            inner.cfg.verify_timeout,
-        )
-        .await
-        .map_err(|e| format!("verifier on {}: {e}", placement.node))?;
-    let Body::VerifyDone { done } = reply else {
-        return Err(format!(
-            "node {} answered {} to a verification",
-            placement.node,
-            reply.kind()
-        ));
-    };
+    let (done, placement, moves) = super::failover::verify(
+        inner,
+        request,
+        placement,
+        RepoName::new(first),
+        inner.cfg.verify_timeout,
+    )
+    .await
+    .map_err(|e| format!("verifier: {e}"))?;
     keep_artifacts(inner, &run.id, &done.artifacts);
     let mut report = done.report;
     report["node"] = serde_json::json!(placement.node.to_string());
+    if !moves.is_empty() {
+        report["moves"] = serde_json::json!(moves);
+    }
     Ok((report, done.findings))
 }
 
