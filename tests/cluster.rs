@@ -3,9 +3,10 @@
 
 mod support;
 
-use protocol::{Body, Envelope, Epoch, ErrorCode, RepoName};
+use protocol::{Body, ErrorCode, RepoName};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use support::rpc::call_as;
 use support::{Certs, Proc, start_coordinator, start_node, status, wait_until};
 
 const REPOS: &[&str] = &[
@@ -218,33 +219,6 @@ fn a_killed_node_is_marked_down_and_its_repos_move() {
             .unwrap()
             .is_empty()
     );
-}
-
-/// Send `body` to `target` at `addr` as `name` (with its certificate), optionally under an
-/// epoch; the reply body.
-fn call_as(
-    certs: &Certs,
-    name: &str,
-    addr: &str,
-    target: &str,
-    body: Body,
-    epoch: Option<u64>,
-) -> Body {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let identity = actors::net::Identity::load(certs.path(), name).unwrap();
-        let endpoint =
-            actors::net::Endpoint::bind(Default::default(), identity, actors::net::PingHandler)
-                .unwrap();
-        let deadline = actors::net::deadline_after(Duration::from_secs(5));
-        let mut request = Envelope::request(target, deadline, body);
-        request.epoch = epoch.map(Epoch);
-        endpoint
-            .request(addr.parse().unwrap(), request)
-            .await
-            .unwrap()
-            .body
-    })
 }
 
 /// Send a repo update as `name` under `epoch`; the reply body.

@@ -4,7 +4,8 @@ use crate::ids::RepoName;
 use crate::membership::MembershipConfig;
 use crate::runs::RunConfig;
 use crate::runs::RunService;
-use crate::runs::rpc::{RunsActor, RunsMsg};
+use crate::runs::memory_rpc::Memory;
+use crate::runs::rpc::{Face, FaceMsg, Runs};
 use crate::service::{CoordinatorActor, CoordinatorArgs, CoordinatorMsg, TARGET};
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Registry, RegistryHandler};
@@ -62,7 +63,8 @@ pub struct Coordinator {
     endpoint: Endpoint,
     actor: ActorRef<CoordinatorMsg>,
     runs: Option<RunService>,
-    runs_actor: Option<ActorRef<RunsMsg>>,
+    runs_actor: Option<ActorRef<FaceMsg>>,
+    memory_actor: Option<ActorRef<FaceMsg>>,
 }
 
 impl Coordinator {
@@ -104,16 +106,22 @@ impl Coordinator {
             actor,
             runs: None,
             runs_actor: None,
+            memory_actor: None,
         };
         if let Some(cfg) = config.runs {
             let service =
                 RunService::start(cfg, coordinator.endpoint.clone(), coordinator.actor.clone())
                     .await
                     .map_err(|e| CoordinatorError::Spawn(format!("run service: {e}")))?;
-            let (runs_actor, _) = Actor::spawn(None, RunsActor, service.clone())
+            let (runs_actor, _) = Actor::spawn(None, Face::<Runs>::new(), service.clone())
                 .await
                 .map_err(|e| CoordinatorError::Spawn(e.to_string()))?;
             registry.register(protocol::targets::RUNS, runs_actor.clone());
+            let (memory_actor, _) = Actor::spawn(None, Face::<Memory>::new(), service.clone())
+                .await
+                .map_err(|e| CoordinatorError::Spawn(e.to_string()))?;
+            registry.register(protocol::targets::MEMORY, memory_actor.clone());
+            coordinator.memory_actor = Some(memory_actor);
             coordinator.runs = Some(service);
             coordinator.runs_actor = Some(runs_actor);
         }
@@ -141,6 +149,9 @@ impl Drop for Coordinator {
         self.endpoint.close();
         self.actor.stop(None);
         if let Some(a) = &self.runs_actor {
+            a.stop(None);
+        }
+        if let Some(a) = &self.memory_actor {
             a.stop(None);
         }
     }

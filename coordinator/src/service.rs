@@ -29,7 +29,12 @@ pub enum CoordinatorMsg {
     /// Which live node owns a repo now, where it listens, and the shard's epoch.
     Owner(RepoName, RpcReplyPort<Option<Placement>>),
     /// Whether a result from `node` under `epoch` for a repo may still be accepted.
-    Fence(RepoName, Epoch, NodeId, RpcReplyPort<Result<(), String>>),
+    Fence(
+        RepoName,
+        Epoch,
+        NodeId,
+        RpcReplyPort<Result<(), FenceError>>,
+    ),
     /// Live nodes and their addresses, best ranked for a repo first.
     Ranked(RepoName, RpcReplyPort<Vec<Placement>>),
 }
@@ -318,11 +323,7 @@ impl Actor for CoordinatorActor {
                 let _ = reply.send(state.placement(&repo));
             }
             CoordinatorMsg::Fence(repo, epoch, node, reply) => {
-                let verdict = state
-                    .membership
-                    .shard_map()
-                    .fence(&repo, epoch, &node)
-                    .map_err(|e| e.to_string());
+                let verdict = state.membership.shard_map().fence(&repo, epoch, &node);
                 let _ = reply.send(verdict);
             }
             CoordinatorMsg::Ranked(repo, reply) => {

@@ -7,6 +7,7 @@
 mod agent;
 pub mod attempts;
 mod contract_checks;
+pub mod memory_link;
 pub mod task;
 pub mod verify_round;
 pub mod workers;
@@ -127,9 +128,19 @@ impl Node {
             work_dir: config.work_dir.join(&config.name),
             sim_argv: config.sim_argv.clone(),
             check_timeout: config.check_timeout,
+            memory: memory_link::MemoryLink::default(),
         });
+        let memory = work.memory.clone();
         let supervisor = supervise_node_actors(&registry, shards.clone(), work).await?;
-        let joined = Node::join(config, identity, registry, (tx, shards), supervisor.clone()).await;
+        let joined = Node::join(
+            config,
+            identity,
+            registry,
+            (tx, shards),
+            supervisor.clone(),
+            memory,
+        )
+        .await;
         if joined.is_err() {
             supervisor.stop(None);
         }
@@ -146,6 +157,7 @@ impl Node {
             watch::Receiver<Vec<ShardGrant>>,
         ),
         supervisor: ActorRef<SupervisorMsg>,
+        memory: memory_link::MemoryLink,
     ) -> Result<Node, NodeError> {
         let endpoint = Endpoint::bind(
             EndpointConfig::bind(config.listen),
@@ -153,6 +165,8 @@ impl Node {
             RegistryHandler(registry.clone()),
         )?;
         let addr = config.join;
+        // Before registering: the first task may arrive as soon as the node is granted a repo.
+        memory.connect(endpoint.clone(), addr);
         match tokio::time::timeout(REGISTER_TIMEOUT, endpoint.peer(addr)).await {
             Ok(Ok(_)) => {}
             Ok(Err(NetError::Refused { detail, .. })) => {

@@ -34,6 +34,8 @@ pub struct WorkConfig {
     pub sim_argv: Vec<String>,
     /// Time limit of each repo check.
     pub check_timeout: Duration,
+    /// The coordinator's Memory: context before the agent runs, check facts after.
+    pub memory: crate::memory_link::MemoryLink,
 }
 
 /// Why an attempt failed.
@@ -124,7 +126,7 @@ async fn attempt(
     result: &mut TaskResult,
     artifacts: &mut Vec<Blob>,
 ) -> Result<(), TaskError> {
-    let task = &a.task;
+    let task = &crate::memory_link::with_context(&cfg.memory, &a.task).await;
     let wt = agent::prepare(&cfg.work_dir, &a.origin, &task.run_id, &task.repo).await?;
     let prompt = agent::render(&a.skill, task)?;
     let spec = AgentSpec::from_selector(&a.agent, cfg.sim_argv.clone())?;
@@ -173,6 +175,7 @@ async fn attempt(
         verify::repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
     result.checks_ms = checks.iter().map(|c| c.duration_ms).sum();
     result.checks = serde_json::to_value(&checks).unwrap_or(serde_json::Value::Null);
+    crate::memory_link::record_checks(&cfg.memory, a, &delivered.head, &checks).await;
     for c in &checks {
         push_log(
             artifacts,

@@ -5,6 +5,7 @@
 
 use crate::cluster::{NodeStatus, ShardGrant, ShardStatus};
 use crate::ids::{NodeId, RepoName};
+use crate::memory::{FactView, MemoryQuery, MemoryRecord, MemoryRecorded};
 use crate::outcome::Outcome;
 use crate::run::{RunRecord, TaskAssignment, TaskDone, VerifyDone, VerifyRequest};
 use serde::{Deserialize, Serialize};
@@ -139,6 +140,28 @@ pub enum Body {
         /// The records.
         runs: Vec<RunRecord>,
     },
+    /// Node -> coordinator: what Memory knows. Reply: [`Body::MemoryFacts`].
+    MemoryQuery {
+        /// The question.
+        query: MemoryQuery,
+    },
+    /// Facts, most confident first.
+    MemoryFacts {
+        /// The facts.
+        facts: Vec<FactView>,
+    },
+    /// Node -> coordinator: record observations about a repo it owns. The envelope must carry
+    /// the shard epoch; a stale one is refused with [`ErrorCode::StaleEpoch`], a node that does
+    /// not own the repo with [`ErrorCode::Unauthorized`]. Reply: [`Body::MemoryRecorded`].
+    MemoryRecord {
+        /// The observations.
+        record: Box<MemoryRecord>,
+    },
+    /// What a record did.
+    MemoryRecorded {
+        /// Counts.
+        summary: MemoryRecorded,
+    },
 }
 
 /// Error codes that cross the wire.
@@ -191,6 +214,10 @@ impl Body {
             Body::Run { .. } => "run",
             Body::ListRuns => "list_runs",
             Body::Runs { .. } => "runs",
+            Body::MemoryQuery { .. } => "memory_query",
+            Body::MemoryFacts { .. } => "memory_facts",
+            Body::MemoryRecord { .. } => "memory_record",
+            Body::MemoryRecorded { .. } => "memory_recorded",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod envelope;
 pub mod frame;
 pub mod ids;
+pub mod memory;
 pub mod outcome;
 pub mod run;
 pub mod targets;

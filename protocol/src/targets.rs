@@ -8,3 +8,5 @@ pub const RUNS: &str = "runs";
 pub const REPO_AGENT: &str = "repo-agent";
 /// A node's Verifier actor (verification rounds).
 pub const VERIFIER: &str = "verifier";
+/// The coordinator's Memory (queries, and fenced records from nodes).
+pub const MEMORY: &str = "memory";

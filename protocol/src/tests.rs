@@ -154,6 +154,27 @@ fn arb_body() -> impl Strategy<Value = Body> {
         (arb_error_code(), ".*").prop_map(|(code, detail)| Body::Error { code, detail }),
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(|payload| Body::Ping { payload }),
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(|payload| Body::Pong { payload }),
+        (".*", ".*", any::<u32>()).prop_map(|(repo, contract, limit)| Body::MemoryQuery {
+            query: crate::memory::MemoryQuery {
+                repos: vec![repo],
+                contracts: vec![contract],
+                limit
+            }
+        }),
+        (".*", ".*", ".*").prop_map(|(repo, predicate, object)| Body::MemoryRecord {
+            record: Box::new(crate::memory::MemoryRecord {
+                repo: repo.clone(),
+                run_id: "r".into(),
+                step: "s".into(),
+                commit: "c".into(),
+                facts: vec![crate::memory::ObservedFact {
+                    subject: format!("repo:{repo}"),
+                    predicate,
+                    object,
+                    path: "factory.toml".into(),
+                }],
+            })
+        }),
     ]
 }
 

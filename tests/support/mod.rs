@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod fleet;
+pub mod rpc;
 pub mod udp_proxy;
 pub mod verify_gate;
 

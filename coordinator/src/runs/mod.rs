@@ -10,6 +10,7 @@ pub mod bundle;
 mod failover;
 mod learning;
 pub mod machine;
+pub mod memory_rpc;
 pub mod planner;
 pub mod record;
 pub mod rpc;

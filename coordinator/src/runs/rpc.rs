@@ -1,32 +1,59 @@
-//! The run service's QUIC face: the `runs` actor answering Submit, GetRun and ListRuns (what
-//! `factory ship` and `factory runs` call).
+//! The run service's QUIC faces: one actor shell ([`Face`]) per target, each answering with an
+//! [`Answer`]: `runs` (Submit, GetRun, ListRuns: what `factory ship` and `factory runs` call)
+//! here, and `memory` in [`super::memory_rpc`].
+
+use std::marker::PhantomData;
 
 use actors::remote::Inbound;
-use protocol::{Body, ErrorCode};
+use protocol::{Body, Envelope, ErrorCode, NodeId};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::service::{RunError, RunService};
 
-/// The `runs` actor.
-pub struct RunsActor;
+/// What one face of the run service answers: a remote request in, a reply body out.
+pub trait Answer: Send + Sync + 'static {
+    /// The reply to `envelope` from the peer `from` (named by its certificate).
+    fn answer(
+        service: RunService,
+        from: NodeId,
+        envelope: Envelope,
+    ) -> impl std::future::Future<Output = Body> + Send;
+}
 
-/// Its one message: a remote request.
-pub struct RunsMsg(Box<Inbound>);
+/// An actor answering one target with `A`. Each request is answered from its own task (store
+/// and memory calls block a little), so the mailbox keeps moving.
+pub struct Face<A>(PhantomData<fn() -> A>);
 
-impl From<Inbound> for RunsMsg {
-    fn from(inbound: Inbound) -> Self {
-        RunsMsg(Box::new(inbound))
+impl<A> Face<A> {
+    /// The actor.
+    pub fn new() -> Self {
+        Face(PhantomData)
     }
 }
 
-impl Actor for RunsActor {
-    type Msg = RunsMsg;
+impl<A> Default for Face<A> {
+    fn default() -> Self {
+        Face::new()
+    }
+}
+
+/// Its one message: a remote request.
+pub struct FaceMsg(Box<Inbound>);
+
+impl From<Inbound> for FaceMsg {
+    fn from(inbound: Inbound) -> Self {
+        FaceMsg(Box::new(inbound))
+    }
+}
+
+impl<A: Answer> Actor for Face<A> {
+    type Msg = FaceMsg;
     type State = RunService;
     type Arguments = RunService;
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<RunsMsg>,
+        _myself: ActorRef<FaceMsg>,
         service: RunService,
     ) -> Result<RunService, ActorProcessingErr> {
         Ok(service)
@@ -34,43 +61,50 @@ impl Actor for RunsActor {
 
     async fn handle(
         &self,
-        _myself: ActorRef<RunsMsg>,
-        RunsMsg(inbound): RunsMsg,
+        _myself: ActorRef<FaceMsg>,
+        FaceMsg(inbound): FaceMsg,
         service: &mut RunService,
     ) -> Result<(), ActorProcessingErr> {
         let service = service.clone();
-        // Store calls block a little; answer from a task so the mailbox keeps moving.
         tokio::spawn(async move {
             let Inbound {
                 envelope,
                 reply,
                 from,
             } = *inbound;
-            let body = match envelope.body {
-                Body::Submit { outcome } => match service.submit(outcome).await {
-                    Ok(run_id) => {
-                        tracing::info!(client = %from, run = %run_id, "outcome submitted over rpc");
-                        Body::Submitted { run_id }
-                    }
-                    Err(e) => error(e),
-                },
-                Body::GetRun { run_id } => match service.get(&run_id).await {
-                    Ok(Some(run)) => Body::Run { run: Box::new(run) },
-                    Ok(None) => Body::error(ErrorCode::NotFound, format!("no run {run_id}")),
-                    Err(e) => error(e),
-                },
-                Body::ListRuns => match service.list().await {
-                    Ok(runs) => Body::Runs { runs },
-                    Err(e) => error(e),
-                },
-                other => Body::error(
-                    ErrorCode::NotFound,
-                    format!("the run service does not handle {}", other.kind()),
-                ),
-            };
-            let _ = reply.send(body);
+            let _ = reply.send(A::answer(service, from, envelope).await);
         });
         Ok(())
+    }
+}
+
+/// The `runs` target: Submit, GetRun, ListRuns.
+pub struct Runs;
+
+impl Answer for Runs {
+    async fn answer(service: RunService, from: NodeId, envelope: Envelope) -> Body {
+        match envelope.body {
+            Body::Submit { outcome } => match service.submit(outcome).await {
+                Ok(run_id) => {
+                    tracing::info!(client = %from, run = %run_id, "outcome submitted over rpc");
+                    Body::Submitted { run_id }
+                }
+                Err(e) => error(e),
+            },
+            Body::GetRun { run_id } => match service.get(&run_id).await {
+                Ok(Some(run)) => Body::Run { run: Box::new(run) },
+                Ok(None) => Body::error(ErrorCode::NotFound, format!("no run {run_id}")),
+                Err(e) => error(e),
+            },
+            Body::ListRuns => match service.list().await {
+                Ok(runs) => Body::Runs { runs },
+                Err(e) => error(e),
+            },
+            other => Body::error(
+                ErrorCode::NotFound,
+                format!("the run service does not handle {}", other.kind()),
+            ),
+        }
     }
 }
 

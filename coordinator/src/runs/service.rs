@@ -187,6 +187,11 @@ impl RunService {
         Ok(run)
     }
 
+    /// The shared state, for the service's other faces (the `memory` actor).
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
     /// Updates of one run, from now on.
     pub fn watch(&self, id: &str) -> broadcast::Receiver<RunRecord> {
         self.sender(id).subscribe()

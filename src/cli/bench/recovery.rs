@@ -18,6 +18,7 @@ use actors::net::{Endpoint, EndpointConfig, Identity, PingHandler, Validity, cer
 use anyhow::{Context, bail};
 use coordinator::runs::{RunConfig, RunService, RunStore};
 use coordinator::service::CoordinatorMsg;
+use coordinator::shards::FenceError;
 use protocol::run::{RunBudget, RunRecord, RunStatus, TaskRecord, TaskState};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::Notify;
@@ -208,8 +209,8 @@ impl Actor for StandIn {
             CoordinatorMsg::Ranked(_, reply) => {
                 let _ = reply.send(Vec::new());
             }
-            CoordinatorMsg::Fence(_, _, _, reply) => {
-                let _ = reply.send(Err("no shards".into()));
+            CoordinatorMsg::Fence(repo, _, _, reply) => {
+                let _ = reply.send(Err(FenceError::UnknownRepo(repo)));
             }
             CoordinatorMsg::Remote(_) | CoordinatorMsg::Tick => {}
         }
