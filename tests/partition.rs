@@ -21,13 +21,14 @@ const NODES: [&str; 2] = ["node-1", "node-2"];
 
 #[test]
 fn a_node_cut_off_mid_task_loses_it_and_steps_down_when_the_link_returns() {
+    // The namespaces first: without root or `ip` the test fails here, before starting anything.
+    let links: Vec<Netns> = NODES.iter().map(|_| Netns::new()).collect();
     let fleet = Fleet::new(true);
     // The coordinator listens on every address: the nodes reach it at their host end's address,
     // the test's commands at loopback.
     let (coordinator, listening) = fleet.coordinator("0.0.0.0:0");
     let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap();
     let addr = format!("127.0.0.1:{port}");
-    let links: Vec<Netns> = NODES.iter().map(|_| Netns::new()).collect();
     let nodes: Vec<_> = NODES
         .iter()
         .zip(&links)

@@ -164,7 +164,7 @@ impl Fleet {
             "--work",
             &work,
         ];
-        let proc = Proc::spawn_program(name, Path::new("ip"), &args, &[]);
+        let proc = Proc::spawn_program(name, ip_program(), &args, &[]);
         proc.wait_stdout("registered with", Duration::from_secs(30));
         proc
     }
@@ -175,13 +175,26 @@ pub fn ip(args: &[&str]) -> String {
     try_ip(args).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `ip` where Debian installs it, else whatever the PATH finds (a PATH without the sbin
+/// folders, as a non-root shell often has, would miss it).
+fn ip_program() -> &'static Path {
+    ["/usr/sbin/ip", "/sbin/ip"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("ip"))
+}
+
 fn try_ip(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| {
-        format!(
-            "cannot run `ip {}`: {e}; install iproute2 (scripts/setup.sh does)",
-            args.join(" ")
-        )
-    })?;
+    let out = Command::new(ip_program())
+        .args(args)
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run `ip {}`: {e}; install iproute2 (scripts/setup.sh does)",
+                args.join(" ")
+            )
+        })?;
     if !out.status.success() {
         return Err(format!(
             "`ip {}` failed ({}): {}",
