@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what the factory's tests need on a fresh Debian machine: headless Chromium (UI
-# screenshots), git (repos and worktrees) and python3 (the example org's services).
+# screenshots), git (repos and worktrees), python3 (the example org's services) and ip from
+# iproute2 (the partition test's network namespaces).
 # Idempotent: installs only what is missing. Runs as root, or through sudo when available.
 set -eu
 
@@ -8,9 +9,10 @@ need=""
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need="$need chromium"
 command -v git >/dev/null 2>&1 || need="$need git"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need="$need iproute2"
 
 if [ -z "$need" ]; then
-    echo "setup: chromium, git and python3 are already installed; nothing to do"
+    echo "setup: chromium, git, python3 and iproute2 are already installed; nothing to do"
     exit 0
 fi
 

@@ -14,10 +14,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
-use serde_json::Value;
+use support::Proc;
+use support::checks::{assert_delivered, events, task, wait_logged};
 use support::fleet::{Fleet, signal};
 use support::udp_proxy::{Faults, UdpProxy};
-use support::{Proc, wait_until};
 
 /// The cases run one at a time: each is a whole cluster, and starving heartbeats of CPU would
 /// add failovers nobody asked for.
@@ -44,69 +44,6 @@ fn index(name: &str) -> usize {
 
 fn other(name: &str) -> &'static str {
     if name == "node-1" { "node-2" } else { "node-1" }
-}
-
-fn task<'a>(run: &'a Value, id: &str) -> &'a Value {
-    run["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id)
-        .unwrap()
-}
-
-fn events<'a>(run: &'a Value, kind: &str) -> Vec<&'a str> {
-    run["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .map(|e| e["message"].as_str().unwrap())
-        .collect()
-}
-
-/// Wait until a node logs `message` about `repo` (at `epoch`, if given).
-fn wait_logged(node: &Proc, message: &str, repo: &str, epoch: Option<u64>) {
-    let fields = |l: &str| {
-        let words: Vec<&str> = l.split_whitespace().collect();
-        words.contains(&format!("repo={repo}").as_str())
-            && epoch.is_none_or(|e| words.contains(&format!("epoch={e}").as_str()))
-    };
-    wait_until(
-        &format!("a node to log {message} for {repo}"),
-        Duration::from_secs(30),
-        || {
-            node.stderr()
-                .lines()
-                .any(|l| l.contains(message) && fields(l))
-                .then_some(())
-        },
-    );
-}
-
-/// No attempt of any task was counted twice.
-fn assert_counted_once(run: &Value) {
-    for t in run["tasks"].as_array().unwrap() {
-        let mut attempts: Vec<u64> = t["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["attempt"].as_u64().unwrap())
-            .collect();
-        let n = attempts.len();
-        attempts.dedup();
-        assert_eq!(attempts.len(), n, "{} counted an attempt twice", t["id"]);
-    }
-}
-
-fn assert_delivered(run: &Value) {
-    assert_eq!(
-        run["status"],
-        "delivered",
-        "{}",
-        serde_json::to_string_pretty(&run["events"]).unwrap()
-    );
-    assert_counted_once(run);
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! output line by line, wait for readiness lines and conditions with deadlines, kill on drop.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod checks;
 pub mod fleet;
+pub mod netns;
 pub mod rpc;
 pub mod udp_proxy;
 pub mod verify_gate;
@@ -76,7 +78,13 @@ impl Proc {
 
     /// Start `factory <args>` with extra environment variables.
     pub fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(factory_bin())
+        Proc::spawn_program(name, Path::new(factory_bin()), args, env)
+    }
+
+    /// Start `program <args>`: a wrapper that runs `factory` in the end, such as
+    /// `ip netns exec NS factory ...`; killing it must kill `factory` (the wrapper execs it).
+    pub fn spawn_program(name: &str, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut child = Command::new(program)
             .args(args)
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
@@ -84,7 +92,7 @@ impl Proc {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", factory_bin()));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         let (stdout, stderr) = (Arc::new(Lines::default()), Arc::new(Lines::default()));
         let readers = vec![
             stdout.capture(child.stdout.take().unwrap()),
