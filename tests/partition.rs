@@ -78,9 +78,9 @@ fn a_node_cut_off_mid_task_loses_it_and_steps_down_when_the_link_returns() {
     assert!(failover < Duration::from_secs(10), "{failover:?}");
 
     // The partition outlasts a heartbeat of the other node: it hears it holds the repo before
-    // the cut node returns. A shorter one can move the repo back before the other node ever
-    // saw it granted; its grants then never change, its tenure cannot tell it lost the repo,
-    // and its attempt pushes under the stale epoch (a known gap, see `node::attempts::Tenure`).
+    // the cut node returns, so the case is the same on every run. (A shorter one moves the
+    // repo back before the other node saw it granted; its tenure then learns of the loss from
+    // the next heartbeat's silence: `node::attempts` unit tests cover that order.)
     let (_, moved_to) = fleet.shard(&addr, &repo);
     wait_logged(&nodes[1 - i], "shard granted", &repo, Some(moved_to));
     links[i].link_up();

@@ -2,8 +2,9 @@
 //! It runs under the node's supervisor and re-registers itself in the registry on every
 //! restart, so remote callers never hold a stale handle.
 
+use crate::attempts::Grants;
 use actors::remote::Inbound;
-use protocol::{Body, ErrorCode, ShardGrant};
+use protocol::{Body, ErrorCode};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::watch;
 
@@ -25,8 +26,8 @@ impl From<Inbound> for NodeMsg {
 
 impl Actor for NodeActor {
     type Msg = NodeMsg;
-    type State = watch::Receiver<Vec<ShardGrant>>;
-    type Arguments = watch::Receiver<Vec<ShardGrant>>;
+    type State = watch::Receiver<Grants>;
+    type Arguments = watch::Receiver<Grants>;
 
     async fn pre_start(
         &self,
@@ -47,7 +48,7 @@ impl Actor for NodeActor {
                 payload: payload.clone(),
             },
             Body::Heartbeat { .. } => Body::HeartbeatAck {
-                shards: shards.borrow().clone(),
+                shards: shards.borrow().shards.clone(),
             },
             other => Body::error(
                 ErrorCode::NotFound,

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use protocol::run::{TaskAssignment, VerifyRequest};
 use protocol::{Body, ShardGrant};
@@ -152,33 +153,50 @@ fn lost() -> Body {
     )
 }
 
+/// The node's shard grants as its last heartbeat reply stated them, and when that heartbeat was
+/// sent. Every reply is news, even one that repeats the last: "still nothing for this repo" from
+/// a heartbeat sent after an attempt started means the repo is not this node's any more.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grants {
+    /// The repos the coordinator says this node owns, with their epochs.
+    pub shards: Vec<ShardGrant>,
+    /// When the heartbeat that brought them was sent; `None` before the first reply.
+    pub asked_at: Option<Instant>,
+}
+
 /// The node's hold on a repo while one attempt works on it: taken from the shard grants when the
 /// attempt starts. Before pushing, the attempt checks it and steps down if the repo moved on, so
 /// a node that was paused or cut off does not push over its successor.
 pub struct Tenure {
-    shards: watch::Receiver<Vec<ShardGrant>>,
+    grants: watch::Receiver<Grants>,
+    started: Instant,
 }
 
 impl Tenure {
     /// Start watching the grants from now.
-    pub fn start(shards: &watch::Receiver<Vec<ShardGrant>>) -> Self {
-        let mut shards = shards.clone();
-        shards.mark_unchanged();
-        Tenure { shards }
+    pub fn start(grants: &watch::Receiver<Grants>) -> Self {
+        Tenure {
+            grants: grants.clone(),
+            started: Instant::now(),
+        }
     }
 
     /// Why this node no longer holds `repo` at `epoch`, if it does not: the grants show a newer
-    /// epoch, or they changed since the start and no longer list the repo. Unchanged grants
-    /// without the repo mean only that no heartbeat has told this node yet, so that is no reason.
+    /// epoch, or a heartbeat sent after the attempt started does not list the repo. A reply to a
+    /// heartbeat sent earlier may predate the grant itself, so its silence proves nothing.
+    ///
+    /// Comparing grants with their previous value would miss a repo that came and went between
+    /// two heartbeats (granted to this node, then back to a returning owner): the lists before
+    /// and after are equal, and the attempt would push under a dead epoch.
     pub fn lost(&self, repo: &str, epoch: u64) -> Option<String> {
-        let changed = self.shards.has_changed().unwrap_or(true);
-        let grants = self.shards.borrow();
-        match grants.iter().find(|g| g.repo.as_str() == repo) {
+        let grants = self.grants.borrow();
+        let fresh = grants.asked_at.is_some_and(|t| t > self.started);
+        match grants.shards.iter().find(|g| g.repo.as_str() == repo) {
             Some(g) if g.epoch.0 > epoch => Some(format!(
                 "{repo} is at epoch {} now, this attempt ran under {epoch}",
                 g.epoch.0
             )),
-            None if changed => Some(format!(
+            None if fresh => Some(format!(
                 "{repo} is no longer granted to this node (attempt ran under epoch {epoch})"
             )),
             _ => None,

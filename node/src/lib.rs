@@ -19,6 +19,7 @@ pub use workers::{REPO_AGENT_TARGET, Role, VERIFIER_TARGET, WorkerActor, WorkerA
 use actors::net::{Endpoint, EndpointConfig, Identity, NetError};
 use actors::remote::{Quic, Registry, RegistryHandler, RemoteActor, RemoteError};
 use actors::supervise::{ChildSpec, RestartPolicy, Supervisor, SupervisorArgs, SupervisorMsg};
+use attempts::Grants;
 use protocol::{Body, ErrorCode, NodeId, ShardGrant};
 use ractor::{Actor, ActorRef};
 use std::collections::BTreeMap;
@@ -112,7 +113,7 @@ impl NodeConfig {
 pub struct Node {
     endpoint: Endpoint,
     registry: Registry,
-    shards: watch::Receiver<Vec<ShardGrant>>,
+    shards: watch::Receiver<attempts::Grants>,
     heartbeat: tokio::task::JoinHandle<()>,
     supervisor: ActorRef<SupervisorMsg>,
 }
@@ -122,7 +123,7 @@ impl Node {
     pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         let identity = Identity::load(&config.certs, &config.name)?;
         let registry = Registry::new();
-        let (tx, shards) = watch::channel(Vec::new());
+        let (tx, shards) = watch::channel(attempts::Grants::default());
         let work = Arc::new(WorkConfig {
             node: config.name.clone(),
             work_dir: config.work_dir.join(&config.name),
@@ -153,8 +154,8 @@ impl Node {
         identity: Identity,
         registry: Registry,
         (tx, shards): (
-            watch::Sender<Vec<ShardGrant>>,
-            watch::Receiver<Vec<ShardGrant>>,
+            watch::Sender<attempts::Grants>,
+            watch::Receiver<attempts::Grants>,
         ),
         supervisor: ActorRef<SupervisorMsg>,
         memory: memory_link::MemoryLink,
@@ -225,7 +226,7 @@ impl Node {
 
     /// The repos it owns, as of the last heartbeat.
     pub fn shards(&self) -> Vec<ShardGrant> {
-        self.shards.borrow().clone()
+        self.shards.borrow().shards.clone()
     }
 
     /// Its endpoint, for calls from this process.
@@ -245,7 +246,7 @@ impl Drop for Node {
 /// Start the node's supervision tree; each child registers its current incarnation.
 async fn supervise_node_actors(
     registry: &Registry,
-    shards: watch::Receiver<Vec<ShardGrant>>,
+    shards: watch::Receiver<attempts::Grants>,
     work: Arc<WorkConfig>,
 ) -> Result<ActorRef<SupervisorMsg>, NodeError> {
     let on_start = {
@@ -314,32 +315,35 @@ async fn heartbeat_loop(
     node: NodeId,
     register: Body,
     mut interval: Duration,
-    shards: watch::Sender<Vec<ShardGrant>>,
+    shards: watch::Sender<attempts::Grants>,
 ) {
     loop {
         tokio::time::sleep(interval).await;
+        let asked_at = std::time::Instant::now();
         match coordinator
             .call(Body::Heartbeat { node: node.clone() }, interval)
             .await
         {
             Ok(Body::HeartbeatAck { shards: grants }) => {
-                shards.send_if_modified(|current| {
-                    if *current == grants {
-                        return false;
-                    }
-                    for g in grants.iter().filter(|g| !current.contains(g)) {
-                        tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard granted");
-                    }
-                    // Running attempts on these repos step down before they push.
-                    for g in current
-                        .iter()
-                        .filter(|c| !grants.iter().any(|g| g.repo == c.repo))
-                    {
-                        tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard revoked");
-                    }
-                    *current = grants;
-                    true
-                });
+                shards.send_modify(
+                    |Grants {
+                         shards: current,
+                         asked_at: asked,
+                     }| {
+                        *asked = Some(asked_at);
+                        for g in grants.iter().filter(|g| !current.contains(g)) {
+                            tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard granted");
+                        }
+                        // Running attempts on these repos step down before they push.
+                        for g in current
+                            .iter()
+                            .filter(|c| !grants.iter().any(|g| g.repo == c.repo))
+                        {
+                            tracing::info!(repo = %g.repo, epoch = %g.epoch, "shard revoked");
+                        }
+                        *current = grants;
+                    },
+                );
             }
             Ok(other) => tracing::warn!(reply = other.kind(), "unexpected heartbeat reply"),
             Err(RemoteError::Refused {

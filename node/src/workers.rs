@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use actors::remote::Inbound;
 use protocol::run::{TaskAssignment, VerifyRequest};
-use protocol::{Body, ErrorCode, ShardGrant};
+use protocol::{Body, ErrorCode};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::watch;
 use tracing::{Instrument, Span};
 
-use crate::attempts::{AttemptKey, Attempts, Claim, Tenure, repeat};
+use crate::attempts::{AttemptKey, Attempts, Claim, Grants, Tenure, repeat};
 use crate::task::{WorkConfig, run_task_with};
 use crate::verify_round::verify_round;
 
@@ -46,7 +46,7 @@ pub struct WorkerArgs {
     /// Where and how tasks run.
     pub cfg: Arc<WorkConfig>,
     /// The node's shard grants, updated by its heartbeat.
-    pub shards: watch::Receiver<Vec<ShardGrant>>,
+    pub shards: watch::Receiver<Grants>,
     /// Attempts running or finished on this node.
     pub attempts: Arc<Attempts>,
 }

@@ -1,5 +1,6 @@
 use super::*;
 use protocol::{Epoch, RepoName};
+use std::time::Duration;
 
 fn key(attempt: u32, epoch: u64) -> AttemptKey {
     AttemptKey {
@@ -84,39 +85,92 @@ async fn two_epochs_of_one_task_take_turns() {
     second.await.unwrap();
 }
 
-fn check(grants: &[(&str, u64)], changed: bool, epoch: u64, expected: Option<&str>) {
-    let (tx, rx) = watch::channel(vec![ShardGrant {
-        repo: RepoName::new("backend"),
-        epoch: Epoch(1),
-    }]);
+/// A tenure on backend at epoch 1 (granted by a heartbeat sent before the attempt started);
+/// then, if `reply` is set, the reply to a heartbeat sent after it started.
+fn check(reply: Option<&[(&str, u64)]>, epoch: u64, expected: Option<&str>) {
+    let (tx, rx) = watch::channel(Grants {
+        shards: grants(&[("backend", 1)]),
+        asked_at: Some(before()),
+    });
     let tenure = Tenure::start(&rx);
-    let grants: Vec<ShardGrant> = grants
-        .iter()
-        .map(|(r, e)| ShardGrant {
-            repo: RepoName::new(*r),
-            epoch: Epoch(*e),
-        })
-        .collect();
-    if changed {
-        tx.send_replace(grants);
+    if let Some(reply) = reply {
+        tx.send_replace(Grants {
+            shards: grants(reply),
+            asked_at: Some(after()),
+        });
     }
     let lost = tenure.lost("backend", epoch);
     match expected {
-        None => assert_eq!(lost, None),
+        None => assert_eq!(lost, None, "{reply:?}"),
         Some(needle) => assert!(
             lost.as_deref().unwrap_or("").contains(needle),
-            "{grants_changed} {lost:?}",
-            grants_changed = changed
+            "{reply:?} {lost:?}"
         ),
     }
 }
 
+/// A heartbeat time surely before a tenure started now, and one surely after.
+fn before() -> Instant {
+    Instant::now() - Duration::from_secs(1)
+}
+
+fn after() -> Instant {
+    Instant::now() + Duration::from_secs(1)
+}
+
+fn grants(list: &[(&str, u64)]) -> Vec<ShardGrant> {
+    list.iter()
+        .map(|(r, e)| ShardGrant {
+            repo: RepoName::new(*r),
+            epoch: Epoch(*e),
+        })
+        .collect()
+}
+
 #[test]
 fn an_attempt_steps_down_only_when_its_repo_moved_on() {
-    check(&[], false, 1, None);
-    check(&[("backend", 1)], true, 1, None);
-    check(&[("backend", 3)], true, 1, Some("at epoch 3"));
-    check(&[("frontend", 2)], true, 1, Some("no longer granted"));
+    check(None, 1, None);
+    check(Some(&[("backend", 1)]), 1, None);
+    check(Some(&[("backend", 3)]), 1, Some("at epoch 3"));
+    check(Some(&[("frontend", 2)]), 1, Some("no longer granted"));
     // A grant learned after the dispatch (same epoch) is no reason to stop.
-    check(&[("backend", 2), ("frontend", 2)], true, 2, None);
+    check(Some(&[("backend", 2), ("frontend", 2)]), 2, None);
+}
+
+#[test]
+fn a_repo_that_came_and_went_between_heartbeats_is_lost() {
+    // Dispatched at epoch 2 before any heartbeat told this node of the grant; by the next
+    // heartbeat the repo went back to its former owner at epoch 3. The lists before and after
+    // are the same (nothing), which is still news: the attempt must not push.
+    let (tx, rx) = watch::channel(Grants {
+        shards: vec![],
+        asked_at: Some(before()),
+    });
+    let tenure = Tenure::start(&rx);
+    assert_eq!(
+        tenure.lost("backend", 2),
+        None,
+        "no heartbeat since the start"
+    );
+    tx.send_replace(Grants {
+        shards: vec![],
+        asked_at: Some(after()),
+    });
+    let lost = tenure.lost("backend", 2);
+    assert!(
+        lost.as_deref()
+            .is_some_and(|l| l.contains("no longer granted")),
+        "{lost:?}"
+    );
+}
+
+#[test]
+fn a_reply_to_a_heartbeat_sent_before_the_start_proves_nothing() {
+    let (tx, rx) = watch::channel(Grants::default());
+    let tenure = Tenure::start(&rx);
+    tx.send_replace(Grants {
+        shards: vec![],
+        asked_at: Some(before()),
+    });
+    assert_eq!(tenure.lost("backend", 2), None);
 }
