@@ -34,8 +34,7 @@ mod tests;
 pub mod fixtures;
 
 pub use champions::{
-    LineageEntry, PromotedBy, champion_skill, champions, lineage, promote, rollback,
-    slot_summaries,
+    LineageEntry, PromotedBy, champion_skill, champions, lineage, promote, rollback, slot_summaries,
 };
 pub use gates::{GateFinding, evaluate, payload_fields, schema_fields};
 pub use learn::{GateOutcome, LearnReport, learn, load_corpus};

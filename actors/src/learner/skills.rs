@@ -30,8 +30,7 @@ pub fn is_skill_slot(slot: &str) -> bool {
 
 /// The repo of a skill slot.
 pub fn repo_of(slot: &str) -> Option<&str> {
-    slot.strip_prefix("skill:")
-        .filter(|_| is_skill_slot(slot))
+    slot.strip_prefix("skill:").filter(|_| is_skill_slot(slot))
 }
 
 /// A proposed skill waiting for its replay ([`super::evaluate_skill`]).
@@ -96,7 +95,13 @@ pub fn skill_artifact(
         id: slot.clone(),
         detail: e.to_string(),
     })?;
-    Ok(Artifact::new(ArtifactKind::Skill, &slot, parent, &text, now))
+    Ok(Artifact::new(
+        ArtifactKind::Skill,
+        &slot,
+        parent,
+        &text,
+        now,
+    ))
 }
 
 /// The rule line a run teaches: where the slip happened, which run showed it, and the rule.
@@ -180,14 +185,22 @@ pub fn propose(
         Some(c) => c.clone(),
         None => {
             // Stored a moment earlier, so the child is the slot's newest version.
-            let root = skill_artifact(repo, DEFAULT_TEMPLATE, "", None, Time(now.0.saturating_sub(1)))?;
+            let root = skill_artifact(
+                repo,
+                DEFAULT_TEMPLATE,
+                "",
+                None,
+                Time(now.0.saturating_sub(1)),
+            )?;
             artifacts.push(root.clone());
             root
         }
     };
     let parent_template = template_of(&parent)?;
     if parent_template.contains(EXACT_NAMES_RULE) {
-        return Ok(Err(format!("{slot}: the champion already has the exact-names rule")));
+        return Ok(Err(format!(
+            "{slot}: the champion already has the exact-names rule"
+        )));
     }
     if let Some(newest) = store.artifacts_in_slot(&slot)?.pop()
         && champion.as_ref().is_none_or(|c| c.id != newest.id)
@@ -200,7 +213,10 @@ pub fn propose(
         )));
     }
     if !case.tasks.iter().any(|t| t.repo == repo) {
-        return Ok(Err(format!("{slot}: run {} recorded no task for {repo}", case.run)));
+        return Ok(Err(format!(
+            "{slot}: run {} recorded no task for {repo}",
+            case.run
+        )));
     }
     let rule = rule_line(boundaries, &case.run);
     let template = with_rule(&parent_template, &rule);

@@ -399,7 +399,10 @@ fn a_prompt_line_with_the_exact_names_rule_prevents_the_slip() {
     };
     check("", "created_at");
     check("Rules:\n- keep it small", "created_at");
-    check(&format!("Rules:\n- On backend: {EXACT_NAMES_RULE}\n"), "createdAt");
+    check(
+        &format!("Rules:\n- On backend: {EXACT_NAMES_RULE}\n"),
+        "createdAt",
+    );
     // Cut across two lines it is not the rule.
     let (a, b) = EXACT_NAMES_RULE.split_at(20);
     check(&format!("{a}\n{b}"), "created_at");

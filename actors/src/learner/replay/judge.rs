@@ -87,7 +87,12 @@ pub async fn judge(
         }
     }
     let mut steps = Vec::new();
-    if let Some(setup) = manifest.commands.setup.clone().filter(|s| !s.trim().is_empty()) {
+    if let Some(setup) = manifest
+        .commands
+        .setup
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+    {
         steps.push(("setup", setup));
     }
     steps.push(("test", manifest.commands.test.clone()));

@@ -142,10 +142,7 @@ pub async fn evaluate_skill(
                 human_edits: 0,
                 cost_micros: 0,
                 wall_ms,
-                note: format!(
-                    "parent: {}; candidate: {}",
-                    c.parent.why, c.candidate.why
-                ),
+                note: format!("parent: {}; candidate: {}", c.parent.why, c.candidate.why),
             })
         })
         .collect();
@@ -253,10 +250,17 @@ async fn replay_one(
 ) -> Result<Judgement, LearnerError> {
     let prompt = match render(template, task) {
         Ok(p) => p,
-        Err(e) => return Ok(Judgement::fail(format!("the template does not render: {e}"))),
+        Err(e) => {
+            return Ok(Judgement::fail(format!(
+                "the template does not render: {e}"
+            )));
+        }
     };
     let Some(origin) = origin else {
-        return Ok(Judgement::fail(format!("no origin known for {}", task.repo)));
+        return Ok(Judgement::fail(format!(
+            "no origin known for {}",
+            task.repo
+        )));
     };
     std::fs::create_dir_all(&env.work_dir)
         .map_err(|e| LearnerError::Replay(format!("{}: {e}", env.work_dir.display())))?;
@@ -304,12 +308,21 @@ async fn checkout(
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let target = path.display().to_string();
-    git(None, &["clone", "--quiet", "--no-checkout", origin, &target])
-        .await
-        .map_err(|e| format!("clone of {origin} failed: {e}"))?;
+    git(
+        None,
+        &["clone", "--quiet", "--no-checkout", origin, &target],
+    )
+    .await
+    .map_err(|e| format!("clone of {origin} failed: {e}"))?;
     git(
         Some(&path),
-        &["-c", "advice.detachedHead=false", "checkout", "--quiet", base],
+        &[
+            "-c",
+            "advice.detachedHead=false",
+            "checkout",
+            "--quiet",
+            base,
+        ],
     )
     .await
     .map_err(|e| format!("checkout of {} failed: {e}", short(base)))?;
