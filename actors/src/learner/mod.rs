@@ -1,5 +1,6 @@
-//! The learning loop: after each run, record what it showed, propose gates and setup steps from
-//! its failures, judge each proposal by replaying recorded runs, and move champion pointers.
+//! The learning loop: after each run, record what it showed, propose gates, setup steps and
+//! skills (prompt templates) from its failures, judge each proposal by replaying recorded runs,
+//! and move champion pointers.
 //!
 //! - [`observe`] turns a [`RunRecord`] into a frozen replay case ([`RunCase`]): per round, the
 //!   heads, the field names of captured payloads, the casing mismatches placed on their

@@ -21,6 +21,10 @@ use crate::agent::{AgentSpec, Budget, Worktree, render, run_agent};
 use crate::memory::{EntityKind, Evaluation, MemoryStore, Promotion, PromotionKind, Time, Write};
 use crate::outcome::TaskSpec;
 
+/// Most recorded tasks one skill replay runs (the newest): each costs two agent runs and two
+/// test runs, and the corpus only grows.
+pub const MAX_CASES: usize = 8;
+
 /// Where and how skill replays run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SkillReplayEnv {
@@ -79,7 +83,7 @@ pub struct SkillVerdict {
     pub promoted: bool,
 }
 
-/// Replay a skill candidate over every recorded task on its repo and record the verdict (and,
+/// Replay a skill candidate over the recorded tasks on its repo (the newest [`MAX_CASES`]) and record the verdict (and,
 /// with `cfg.auto_promote_skills` and an accepted verdict, the champion move) in one memory
 /// transaction. Run it on a tokio runtime; the store's blocking calls go to the blocking pool.
 pub async fn evaluate_skill(
@@ -114,9 +118,11 @@ pub async fn evaluate_skill(
             Some((spec, t.base.clone()?))
         })
         .collect();
+    // Run ids are time-ordered (UUIDv7), and the corpus comes in id order: keep the newest.
+    let tasks = &tasks[tasks.len().saturating_sub(MAX_CASES)..];
     let origin = origin_of(store, env, &cand.repo).await?;
     let mut cases = Vec::new();
-    for (task, base) in &tasks {
+    for (task, base) in tasks {
         let parent = replay_one(&cand.parent_template, task, base, origin.as_deref(), env).await?;
         let candidate = replay_one(&cand.template, task, base, origin.as_deref(), env).await?;
         cases.push(SkillCase {
