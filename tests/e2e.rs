@@ -238,14 +238,19 @@ fn bundles(stdout: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The seed's first learning example: run 1 hits `created_at` vs `createdAt` and fixes it; the
-/// learner turns that into a gate on each boundary, replays it and promotes it; run 2 adds
-/// `updatedAt`, the agent makes the same class of mistake, and the gate stops it in the first
-/// verification round — before any reader changed — naming the gate and the run that taught it.
+/// The seed's first learning example, then the skill it teaches. Run 1 hits `created_at` vs
+/// `createdAt` and fixes it; the learner turns that into a gate on each boundary (replayed and
+/// promoted) and a skill for backend (a rule line, replayed for real and accepted, but not made
+/// champion: a person promotes templates). Run 2 adds `updatedAt`; the agent makes the same class
+/// of mistake and the gate stops it in the first verification round — before any reader changed —
+/// naming the gate and the run that taught it. A person then promotes `skill:backend`, and run 3
+/// (`shippedAt`, same org and state) makes no slip at all: backend needs one attempt.
 #[test]
-fn a_mistake_fixed_once_becomes_a_gate_that_stops_the_next_one() {
+fn learning_a_slip_gives_a_gate_and_a_skill_that_a_person_promotes() {
     let (_keep, dir) = support::scratch();
-    let (ok, stdout, stderr, _) = demo(&dir.join("demo"), &["--learning"]);
+    let demo_dir = dir.join("demo");
+    let started = std::time::Instant::now();
+    let (ok, stdout, stderr, _) = demo(&demo_dir, &["--learning"]);
     assert!(ok, "demo failed\n{stdout}\n{stderr}");
     let found = bundles(&stdout);
     assert_eq!(found.len(), 2, "{stdout}");
@@ -253,6 +258,11 @@ fn a_mistake_fixed_once_becomes_a_gate_that_stops_the_next_one() {
     let learned = first["learned"].to_string();
     assert!(
         learned.contains("gate:contract/casing@backend->worker") && learned.contains("blocking"),
+        "{learned}"
+    );
+    assert!(
+        learned.contains("skill skill:backend accepted: fixes 1 of 1")
+            && learned.contains("factory learner promote skill:backend"),
         "{learned}"
     );
     let first_id = first["run_id"].as_str().expect("run id");
@@ -287,6 +297,81 @@ fn a_mistake_fixed_once_becomes_a_gate_that_stops_the_next_one() {
         "the gate, not the reader-side check, should have caught it"
     );
     assert_eq!(second["status"], "delivered");
+    let two_runs = started.elapsed();
+
+    // A person reads the accepted skill and promotes it.
+    let state = demo_dir.join("state");
+    let listed = factory(&["learner", "--state", path(&state), "list"]);
+    assert!(
+        listed.contains("skill:backend  champion: none") && listed.contains("accept: fixes 1 of 1"),
+        "{listed}"
+    );
+    let promoted = factory(&[
+        "learner",
+        "--state",
+        path(&state),
+        "promote",
+        "skill:backend",
+        "--by",
+        "reviewer",
+    ]);
+    assert!(
+        promoted.contains("skill:backend: champion is now"),
+        "{promoted}"
+    );
+
+    let started = std::time::Instant::now();
+    let (ok, stdout, stderr, _) = demo(&demo_dir, &["--again", "shippedAt"]);
+    assert!(ok, "run 3 failed\n{stdout}\n{stderr}");
+    let found = bundles(&stdout);
+    assert_eq!(found.len(), 1, "{stdout}");
+    let third = bundle_json(&found[0]);
+    assert_eq!(third["status"], "delivered");
+    let findings = third["findings"].to_string();
+    assert!(
+        !findings.contains("NAMING/casing"),
+        "the promoted skill should have prevented the slip: {findings}"
+    );
+    let backend = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("task backend:"))
+        .expect("the backend task line");
+    assert!(backend.contains("attempts 1 "), "{backend}");
+    let retried = third["timings"]
+        .as_array()
+        .expect("timings")
+        .iter()
+        .any(|t| {
+            t["step"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("backend:") && s.contains("attempt 2"))
+        });
+    assert!(!retried, "{}", third["timings"]);
+    eprintln!(
+        "learning e2e: runs 1-2 {:.1}s, promote + run 3 {:.1}s",
+        two_runs.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Run the factory binary; its stdout, or a panic with both streams.
+fn factory(args: &[&str]) -> String {
+    let out = Command::new(support::factory_bin())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run factory");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "factory {args:?} failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
 }
 
 /// The seed's second learning example: run 1's sandbox cannot start because the backend's seed

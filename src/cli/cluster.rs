@@ -150,6 +150,10 @@ pub async fn coordinator(args: CoordinatorArgs) -> Result<()> {
             state_dir: std::path::absolute(state)?,
             agent: args.agent.clone(),
             skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
+            sim_argv: vec![
+                std::env::current_exe()?.display().to_string(),
+                "sim-agent".into(),
+            ],
             budget: protocol::run::RunBudget::default(),
             verify_timeout: Duration::from_secs(600),
             placement_timeout: Duration::from_secs(30),

@@ -33,6 +33,11 @@ pub struct DemoArgs {
     /// what the first run taught: the learned gate and setup steps apply to it.
     #[arg(long)]
     pub learning: bool,
+    /// Ship one more outcome, adding this field on the same boundaries, in the existing demo
+    /// folder given by `--dir`: its org, certificates and state are reused, so what earlier
+    /// runs taught (and what a person promoted since, e.g. a skill) applies.
+    #[arg(long, value_name = "FIELD", requires = "dir", conflicts_with_all = ["learning", "missing_seed_step"])]
+    pub again: Option<String>,
     /// Time one agent invocation may take, in seconds.
     #[arg(long, default_value_t = 600)]
     pub agent_timeout_secs: u64,
@@ -59,6 +64,15 @@ pub fn second_outcome() -> Outcome {
         "show when an order was last updated on the dashboard and in the email",
         "Orders carry their last update time; the dashboard and the order email show it.",
         "updatedAt",
+    )
+}
+
+/// The outcome of `--again FIELD`: the same boundaries, the given field.
+pub fn again_outcome(field: &str) -> Outcome {
+    outcome(
+        &format!("carry `{field}` on orders to the dashboard and the email worker"),
+        &format!("Orders carry `{field}`; the dashboard and the order email show it."),
+        field,
     )
 }
 
@@ -98,20 +112,26 @@ pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
             PathBuf::from("factory-demo").join(format!("{}", coordinator::driver::now_unix_ms()))
         }
     };
-    if dir.exists() {
-        bail!("{} already exists; pass a new --dir", dir.display());
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let org_toml = if args.again.is_some() {
+        let dir = std::path::absolute(&dir)?;
+        println!("demo folder (again): {}", dir.display());
+        dir.join("org").join("org.toml")
+    } else {
+        if dir.exists() {
+            bail!("{} already exists; pass a new --dir", dir.display());
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        println!("demo folder: {}", std::path::absolute(&dir)?.display());
+        generate(
+            &std::path::absolute(&dir)?.join("org"),
+            &ExampleOptions {
+                missing_seed_step: args.missing_seed_step,
+            },
+        )?
+    };
     let dir = std::path::absolute(&dir)?;
-    println!("demo folder: {}", dir.display());
-
-    let org_toml = generate(
-        &dir.join("org"),
-        &ExampleOptions {
-            missing_seed_step: args.missing_seed_step,
-        },
-    )?;
-    let org = actors::org::load_org(&org_toml)?;
+    let org = actors::org::load_org(&org_toml)
+        .with_context(|| format!("loading {}", org_toml.display()))?;
     println!(
         "example org: {} ({} repos as git origins)",
         org_toml.display(),
@@ -119,9 +139,11 @@ pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
     );
 
     let certs = dir.join("certs");
-    net::init_ca(&certs)?;
-    for name in ["coordinator", "node-1", "node-2", "cli"] {
-        net::issue(&certs, name, Validity::days(1))?;
+    if args.again.is_none() {
+        net::init_ca(&certs)?;
+        for name in ["coordinator", "node-1", "node-2", "cli"] {
+            net::issue(&certs, name, Validity::days(1))?;
+        }
     }
     let mut config = CoordinatorConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), certs.clone());
     config.state_dir = Some(dir.join("state"));
@@ -130,6 +152,10 @@ pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
         state_dir: dir.join("state"),
         agent: args.agent,
         skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
+        sim_argv: vec![
+            std::env::current_exe()?.display().to_string(),
+            "sim-agent".into(),
+        ],
         budget: RunBudget {
             agent_timeout_secs: args.agent_timeout_secs,
             max_cost_usd: args.max_cost_usd,
@@ -159,7 +185,10 @@ pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
     wait_settled(&client, addr).await?;
     println!("cluster: coordinator {addr} and 2 nodes over QUIC with mutual TLS");
 
-    let mut outcomes = vec![demo_outcome()];
+    let mut outcomes = match &args.again {
+        Some(field) => vec![again_outcome(field)],
+        None => vec![demo_outcome()],
+    };
     if learning {
         outcomes.push(second_outcome());
     }

@@ -1,5 +1,5 @@
-//! `factory learner`: list learned gates and setup steps with their lineage, promote a version
-//! (a person's approval), or roll a slot back to its parent version.
+//! `factory learner`: list learned gates, setup steps and skills with their lineage and replay
+//! verdicts, promote a version (a person's approval), or roll a slot back to its parent version.
 
 use std::path::PathBuf;
 
@@ -25,9 +25,10 @@ pub struct LearnerArgs {
 pub enum LearnerCommand {
     /// Every slot with its versions, the champion marked, and each version's verdict.
     List,
-    /// Make a slot's champion (or newest proposal) the champion, in shadow mode or blocking.
+    /// Make a slot's champion (or newest proposal) the champion, in shadow mode or blocking; a
+    /// skill or setup slot's newest version.
     Promote {
-        /// The slot, e.g. `gate:contract/casing@backend->worker:order-events.v1`.
+        /// The slot, e.g. `gate:contract/casing@backend->worker:order-events.v1` or `skill:backend`.
         slot: String,
         /// Let the gate block delivery.
         #[arg(long)]
@@ -67,9 +68,10 @@ pub fn run(args: LearnerArgs) -> Result<()> {
                 );
                 for entry in learner::lineage(&store, &slot)? {
                     let mark = if entry.champion { "*" } else { " " };
-                    let what = match (&entry.gate, &entry.setup) {
-                        (Some(g), _) => format!("{} {} {:?}", g.rule, g.param, g.mode),
-                        (_, Some(s)) => format!("`{}`", s.command),
+                    let what = match (&entry.gate, &entry.setup, &entry.skill) {
+                        (Some(g), _, _) => format!("{} {} {:?}", g.rule, g.param, g.mode),
+                        (_, Some(s), _) => format!("`{}`", s.command),
+                        (_, _, Some(t)) => skill_line(t, entry.artifact.parent.is_none()),
                         _ => String::new(),
                     };
                     let parent = entry.artifact.parent.as_deref().map_or("-", short);
@@ -96,6 +98,25 @@ pub fn run(args: LearnerArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a skill version says: its last rule line (what it added), or that it is the default
+/// template every learned version of the slot grows from.
+fn skill_line(template: &str, root: bool) -> String {
+    if root {
+        return "the default template".into();
+    }
+    let last = template
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let cut: String = last.chars().take(160).collect();
+    if cut.len() < last.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
 }
 
 /// `artifact:<64 hex>` -> `artifact:<12 hex>`, for listings.

@@ -11,7 +11,8 @@ use super::learn::{known_reads, load_corpus};
 use super::observe::Boundary;
 use super::replay::{Decision, replay_gate};
 use super::setup::{is_setup_slot, step_of};
-use super::{LearnerConfig, LearnerError, gates};
+use super::skills::{is_skill_slot, template_of};
+use super::{LearnerConfig, LearnerError, gates, skills};
 use crate::memory::{Artifact, MemoryStore, Promotion, PromotionKind, Time, Write};
 
 /// Who asks for a promotion.
@@ -34,6 +35,8 @@ pub struct LineageEntry {
     pub gate: Option<GateSpec>,
     /// Its setup step, for setup slots.
     pub setup: Option<SetupStep>,
+    /// Its prompt template, for skill slots.
+    pub skill: Option<String>,
     /// The verdict of its latest replay (the note of its `decision` evaluation, or of its
     /// latest evaluation).
     pub verdict: Option<String>,
@@ -54,6 +57,13 @@ pub fn champions(store: &MemoryStore) -> Result<(Vec<GateSpec>, Vec<SetupStep>),
         }
     }
     Ok((gates_out, steps))
+}
+
+/// The champion prompt template of `repo`'s skill slot, if a version was promoted.
+pub fn champion_skill(store: &MemoryStore, repo: &str) -> Result<Option<String>, LearnerError> {
+    champion_artifact(store, &skills::slot_for(repo))?
+        .map(|a| template_of(&a))
+        .transpose()
 }
 
 /// Move a slot's champion back to its parent version.
@@ -83,8 +93,11 @@ pub fn rollback(
 }
 
 /// Make a version of `slot` the champion in `mode`: the champion (or, without one, the newest
-/// archived proposal) in that mode, as a new child version when the mode changes. Setup slots
-/// ignore `mode` and promote their newest version.
+/// archived proposal) in that mode, as a new child version when the mode changes. Setup and
+/// skill slots ignore `mode` and promote their newest version.
+///
+/// A skill is promoted by a person, or by evidence only with `cfg.auto_promote_skills` and an
+/// accepted replay; the reason quotes the replay's verdict either way.
 ///
 /// By evidence, a gate must pass a fresh replay over every recorded run (to blocking: with a
 /// catch fixed later, see [`super::replay`]), and `cfg.auto_block` must be on. A person may
@@ -103,6 +116,24 @@ pub fn promote(
         PromotedBy::Evidence => format!("{} by evidence", cfg.agent),
         PromotedBy::Person(name) => name.clone(),
     };
+    if is_skill_slot(slot) {
+        let newest = newest.ok_or_else(|| no(slot, "has no version"))?;
+        if champion.as_ref().is_some_and(|c| c.id == newest.id) {
+            return Err(refused(slot, "its newest version is already the champion"));
+        }
+        let verdict = decision_of(store, &newest.id)?;
+        let accepted = verdict.as_deref().is_some_and(|v| v.starts_with("accept"));
+        if *by == PromotedBy::Evidence && !(cfg.auto_promote_skills && accepted) {
+            return Err(refused(
+                slot,
+                "a skill needs an accepted replay and auto_promote_skills, or a person",
+            ));
+        }
+        let verdict = verdict.unwrap_or_else(|| "not replayed".into());
+        let reason = format!("{who}: replay verdict: {verdict}");
+        let p = movement(slot, champion.map(|c| c.id), newest.id, now, reason);
+        return apply_move(store, vec![], p);
+    }
     if is_setup_slot(slot) {
         let newest = newest.ok_or_else(|| no(slot, "has no version"))?;
         if champion.as_ref().is_some_and(|c| c.id == newest.id) {
@@ -149,27 +180,34 @@ pub fn lineage(store: &MemoryStore, slot: &str) -> Result<Vec<LineageEntry>, Lea
     let champion = store.champion(slot)?;
     let mut out = Vec::new();
     for a in store.artifacts_in_slot(slot)? {
-        let evals = store.evaluations_of(&a.id)?;
-        let verdict = evals
-            .iter()
-            .rev()
-            .find(|e| e.case == "decision")
-            .or(evals.last())
-            .map(|e| e.note.clone());
+        let verdict = decision_of(store, &a.id)?;
         let gate = slot
             .starts_with("gate:")
             .then(|| gates::spec_of(&a))
             .transpose()?;
         let setup = is_setup_slot(slot).then(|| step_of(&a)).transpose()?;
+        let skill = is_skill_slot(slot).then(|| template_of(&a)).transpose()?;
         out.push(LineageEntry {
             champion: champion.as_deref() == Some(a.id.as_str()),
             artifact: a,
             gate,
             setup,
+            skill,
             verdict,
         });
     }
     Ok(out)
+}
+
+/// The note of an artifact's `decision` evaluation, or of its latest evaluation.
+fn decision_of(store: &MemoryStore, id: &str) -> Result<Option<String>, LearnerError> {
+    let evals = store.evaluations_of(id)?;
+    Ok(evals
+        .iter()
+        .rev()
+        .find(|e| e.case == "decision")
+        .or(evals.last())
+        .map(|e| e.note.clone()))
 }
 
 /// Every slot that has a version, with its champion id if it has one.

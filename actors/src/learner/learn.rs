@@ -9,7 +9,8 @@ use super::observe::{Boundary, RunCase, case_of};
 use super::record::{CASE_ATTR, run_writes};
 use super::replay::{Decision, GateReplay, replay_gate};
 use super::setup::{SetupCandidate, step_artifact, step_of};
-use super::{LearnerConfig, LearnerError, gates, setup};
+use super::skills::SkillCandidate;
+use super::{LearnerConfig, LearnerError, gates, setup, skills};
 use crate::contracts::naming::dominant_casing;
 use crate::memory::{
     Direction, Edge, Entity, EntityKind, MemoryStore, Promotion, PromotionKind, Relation, Time,
@@ -44,17 +45,22 @@ pub struct LearnReport {
     pub gates: Vec<GateOutcome>,
     /// Setup steps proposed, waiting for [`super::evaluate_setup`].
     pub setup_candidates: Vec<SetupCandidate>,
+    /// Skills proposed, waiting for [`super::evaluate_skill`].
+    #[serde(default)]
+    pub skill_candidates: Vec<SkillCandidate>,
     /// Proposals not made, and why.
     pub skipped: Vec<String>,
 }
 
 /// Learn from a finished run: record facts, add it to the replay corpus, propose a casing gate
 /// per boundary where a casing mismatch was raised and a setup step per missing step a sandbox
-/// log named, replay the gates and promote the winners (in shadow mode, then to blocking when
+/// log named, and a skill (a rule line in the repo's template) per writer a casing finding sent
+/// back; replay the gates and promote the winners (in shadow mode, then to blocking when
 /// `cfg.auto_block` and the evidence allow). Every write lands in one transaction.
 ///
-/// Setup steps need a real replay (processes): run [`super::evaluate_setup`] for each of
-/// `setup_candidates`. Blocking (redb): call from a blocking thread.
+/// Setup steps and skills need a real replay (processes): run [`super::evaluate_setup`] for
+/// each of `setup_candidates` and [`super::evaluate_skill`] for each of `skill_candidates`.
+/// Blocking (redb): call from a blocking thread.
 pub fn learn(
     run: &RunRecord,
     store: &MemoryStore,
@@ -73,6 +79,7 @@ pub fn learn(
         facts_closed: 0,
         gates: Vec::new(),
         setup_candidates: Vec::new(),
+        skill_candidates: Vec::new(),
         skipped: Vec::new(),
     };
     let boundaries: BTreeSet<Boundary> = case
@@ -84,6 +91,7 @@ pub fn learn(
         propose_gate(store, &b, run, &corpus, now, cfg, &mut writes, &mut report)?;
     }
     propose_setup_steps(store, &case, now, &mut writes, &mut report)?;
+    propose_skills(store, &case, now, &mut writes, &mut report)?;
     let summary = store.apply(writes)?;
     report.facts_recorded = summary.facts_recorded.len();
     report.facts_confirmed = summary.facts_confirmed.len();
@@ -293,6 +301,37 @@ fn propose_setup_steps(
                 head: head.clone(),
             });
         }
+    }
+    Ok(())
+}
+
+fn propose_skills(
+    store: &MemoryStore,
+    case: &RunCase,
+    now: Time,
+    writes: &mut Vec<Write>,
+    report: &mut LearnReport,
+) -> Result<(), LearnerError> {
+    for (repo, boundaries) in skills::sent_back(case) {
+        let (artifacts, cand) = match skills::propose(store, case, &repo, &boundaries, now)? {
+            Ok(p) => p,
+            Err(why) => {
+                report.skipped.push(why);
+                continue;
+            }
+        };
+        writes.extend(artifacts.into_iter().map(Write::PutArtifact));
+        let entity = Entity::new(EntityKind::Skill, &repo)
+            .with_attr("slot", &cand.slot)
+            .with_attr("latest", &cand.id);
+        let id = entity.id.clone();
+        writes.push(Write::PutEntity(entity));
+        writes.push(Write::PutEdge(Edge::new(
+            &id,
+            Relation::LearnedFrom,
+            &EntityKind::Run.id(&case.run),
+        )));
+        report.skill_candidates.push(cand);
     }
     Ok(())
 }

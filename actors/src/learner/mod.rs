@@ -1,15 +1,18 @@
-//! The learning loop: after each run, record what it showed, propose gates and setup steps from
-//! its failures, judge each proposal by replaying recorded runs, and move champion pointers.
+//! The learning loop: after each run, record what it showed, propose gates, setup steps and
+//! skills (prompt templates) from its failures, judge each proposal by replaying recorded runs,
+//! and move champion pointers.
 //!
 //! - [`observe`] turns a [`RunRecord`] into a frozen replay case ([`RunCase`]): per round, the
 //!   heads, the field names of captured payloads, the casing mismatches placed on their
 //!   boundaries, and why a sandbox did not start.
 //! - [`learn()`] records facts with provenance and the run as an entity, proposes, replays gates
 //!   and promotes them — all in one memory transaction.
-//! - [`gates`] and [`setup`] are the proposals' own logic: what a gate finds, what a setup step
-//!   is, how both are stored as artifacts.
+//! - [`gates`], [`setup`] and [`skills`] are the proposals' own logic: what a gate finds, what a
+//!   setup step is, what rule line a skill gains, how each is stored as an artifact.
 //! - [`replay`] is the evaluator. It takes proposals as data and never reads or writes their
-//!   slots, so nothing a proposal can change can change how it is judged.
+//!   slots, so nothing a proposal can change can change how it is judged. Gates replay recorded
+//!   rounds; setup steps and skills replay for real (processes), skills judged by
+//!   [`replay::judge`]: the repo's own tests and the names the change asked for.
 //! - [`champions`] reads what runs now and moves pointers: promote, roll back, lineage.
 //!
 //! Owns: deciding what to learn and what to promote. Does not own: storage (`memory`), running
@@ -23,6 +26,7 @@ pub mod observe;
 pub mod record;
 pub mod replay;
 pub mod setup;
+pub mod skills;
 
 #[cfg(test)]
 mod tests;
@@ -31,14 +35,17 @@ mod tests;
 pub mod fixtures;
 
 pub use champions::{
-    LineageEntry, PromotedBy, champions, lineage, promote, rollback, slot_summaries,
+    LineageEntry, PromotedBy, champion_skill, champions, lineage, promote, rollback, slot_summaries,
 };
 pub use gates::{GateFinding, evaluate, payload_fields, schema_fields};
 pub use learn::{GateOutcome, LearnReport, learn, load_corpus};
 pub use observe::{Boundary, RunCase, case_of};
+pub use replay::judge::Judgement;
 pub use replay::setup::{SetupReplayEnv, SetupVerdict, evaluate_setup};
+pub use replay::skill::{SkillCase, SkillReplayEnv, SkillVerdict, evaluate_skill};
 pub use replay::{Decision, GateReplay, replay_gate};
 pub use setup::SetupCandidate;
+pub use skills::SkillCandidate;
 
 use crate::memory::MemoryError;
 use protocol::run::RunRecord;
@@ -54,6 +61,12 @@ pub struct LearnerConfig {
     pub auto_block: bool,
     /// Who promotions made by the learner are attributed to in the promotion log.
     pub agent: String,
+    /// Let a skill whose replay was accepted become its repo's champion without a person.
+    /// Default `false`: a template changes what every later agent on that repo is told, on
+    /// every task, so a person reads it and promotes it with
+    /// `factory learner promote skill:<repo>`. Absent from older configs, hence the default.
+    #[serde(default)]
+    pub auto_promote_skills: bool,
 }
 
 impl Default for LearnerConfig {
@@ -61,6 +74,7 @@ impl Default for LearnerConfig {
         LearnerConfig {
             auto_block: true,
             agent: "learner".into(),
+            auto_promote_skills: false,
         }
     }
 }

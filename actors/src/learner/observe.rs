@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use protocol::outcome::{ChangeSpec, TaskRole};
 use protocol::run::{RunFinding, RunRecord, RunStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -139,6 +140,45 @@ pub struct RunCase {
     pub wall_ms: u64,
     /// Time spent in the repos' own checks, over every attempt, in milliseconds.
     pub checks_ms: u64,
+    /// The tasks as their first attempt saw them: what a skill replay runs again. Absent from
+    /// cases recorded before skills were learned, hence the default.
+    #[serde(default)]
+    pub tasks: Vec<TaskCase>,
+}
+
+/// One task of a run as its first attempt got it, and the commit that attempt started from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskCase {
+    /// Task id from the plan, e.g. `backend:expand`.
+    pub id: String,
+    /// Repo the task changes.
+    pub repo: String,
+    /// Role of the repo.
+    pub role: TaskRole,
+    /// Instructions for the agent.
+    pub instructions: String,
+    /// The changes that concern the repo.
+    pub changes: Vec<ChangeSpec>,
+    /// Facts about the repo, as lines.
+    pub context: Vec<String>,
+    /// Attempts the run made.
+    pub attempts: u32,
+    /// The commit the first attempt started from (its diff base), if it reported one.
+    pub base: Option<String>,
+}
+
+/// What the plan's JSON holds for one task; other keys are ignored.
+#[derive(Deserialize)]
+struct PlannedTask {
+    id: String,
+    repo: String,
+    role: TaskRole,
+    #[serde(default)]
+    instructions: String,
+    #[serde(default)]
+    changes: Vec<ChangeSpec>,
+    #[serde(default)]
+    context: Vec<String>,
 }
 
 /// The replay case of a run.
@@ -173,7 +213,38 @@ pub fn case_of(run: &RunRecord) -> RunCase {
             .flat_map(|t| &t.results)
             .map(|r| r.checks_ms)
             .sum(),
+        tasks: task_cases(run),
     }
+}
+
+/// The plan's tasks with what the run recorded of their attempts. A task the plan JSON does not
+/// describe in full is left out: it could not be replayed.
+fn task_cases(run: &RunRecord) -> Vec<TaskCase> {
+    let planned = run
+        .plan
+        .as_ref()
+        .and_then(|p| p.get("tasks"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| serde_json::from_value::<PlannedTask>(t.clone()).ok());
+    planned
+        .map(|t| {
+            let record = run.tasks.iter().find(|r| r.id == t.id);
+            TaskCase {
+                attempts: record.map_or(0, |r| r.attempts),
+                base: record
+                    .and_then(|r| r.results.first())
+                    .and_then(|r| r.base.clone()),
+                id: t.id,
+                repo: t.repo,
+                role: t.role,
+                instructions: t.instructions,
+                changes: t.changes,
+                context: t.context,
+            }
+        })
+        .collect()
 }
 
 fn round_case(n: u32, report: &Value, findings: &[RunFinding], flows: &[Boundary]) -> RoundCase {

@@ -6,8 +6,10 @@
 //! `factory:` marker comments: as a writer the contract schema, the payload code and the
 //! tests; as a reader the code that reads the field, the test expectations and fixtures, and
 //! `reads` in `factory.toml`. Its one deliberate habit (see [`writer`]) is the classic
-//! snake_case slip on a new field, which only a cross-repo check catches. Edits are
-//! idempotent: running again on a changed worktree changes nothing.
+//! snake_case slip on a new field, which only a cross-repo check catches. It avoids the slip when
+//! a finding names its repo, or when its prompt carries [`EXACT_NAMES_RULE`]: the one instruction
+//! this stand-in model understands. Edits are idempotent: running again on a changed worktree
+//! changes nothing.
 
 mod names;
 mod reader;
@@ -23,6 +25,12 @@ use worktree::Worktree;
 
 /// What the simulated model costs: US dollars per KiB of prompt.
 pub const USD_PER_PROMPT_KIB: f64 = 0.002;
+
+/// The one instruction the deterministic agent understands: a prompt line containing this text
+/// makes its writer spell every new field exactly as the structured change does, so it makes no
+/// snake_case slip. It stands in for a model following a rule in its skill; the learner writes
+/// it into the skills it proposes, and a real model reads it as the plain sentence it is.
+pub const EXACT_NAMES_RULE: &str = "Write every new field name exactly as the structured change spells it, even where this repository's own code uses another casing.";
 
 /// Errors of the deterministic agent.
 #[derive(Debug, thiserror::Error)]
@@ -98,14 +106,17 @@ pub fn run_with(
     })
 }
 
-/// Apply `task` to the worktree at `worktree`; `prompt` only prices the run.
+/// Apply `task` to the worktree at `worktree`; `prompt` prices the run, and a line of it
+/// carrying [`EXACT_NAMES_RULE`] is obeyed.
 pub fn run(task: &TaskSpec, worktree: &Path, prompt: &str) -> Result<AgentReport, SimAgentError> {
     let mut wt = Worktree::new(worktree);
-    // A finding that names this repo means "use the exact name the spec asks for".
+    // A finding that names this repo, or the rule in the prompt, means "use the exact name the
+    // spec asks for".
     let fixed = task
         .findings
         .iter()
-        .any(|f| f.fix_repo.as_deref() == Some(task.repo.as_str()));
+        .any(|f| f.fix_repo.as_deref() == Some(task.repo.as_str()))
+        || follows_exact_names(prompt);
     let mut skipped = Vec::new();
     for change in &task.changes {
         match task.role {
@@ -131,6 +142,11 @@ pub fn run(task: &TaskSpec, worktree: &Path, prompt: &str) -> Result<AgentReport
         summary,
         cost_usd: cost_usd(prompt),
     })
+}
+
+/// Whether a line of `prompt` carries [`EXACT_NAMES_RULE`].
+pub fn follows_exact_names(prompt: &str) -> bool {
+    prompt.lines().any(|l| l.contains(EXACT_NAMES_RULE))
 }
 
 /// The simulated cost of a prompt, rounded to a millionth of a dollar.

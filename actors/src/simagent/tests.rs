@@ -383,3 +383,27 @@ fn the_casing_mismatch_only_shows_across_repos() {
     let out = worker_renders(&worker, &emitted_event(&backend));
     assert!(out.contains("Created at: 2026-01-01T00:00:00Z"), "{out}");
 }
+
+/// The rule in the prompt is the one instruction the agent honours; without it the slip stays.
+#[test]
+fn a_prompt_line_with_the_exact_names_rule_prevents_the_slip() {
+    let example = ExampleOrg::new(&ExampleOptions::default());
+    let check = |prompt: &str, expected: &str| {
+        let repo = example.clone_repo("backend");
+        run(&backend_task(vec![]), &repo, prompt).expect("agent runs");
+        let schema: serde_json::Value =
+            serde_json::from_str(&read(&repo, "contracts/orders.v1.json")).expect("json");
+        let props = schema["properties"].as_object().expect("properties");
+        assert!(props.contains_key(expected), "{prompt:?}: {props:?}");
+        assert_repo_tests_pass(&repo);
+    };
+    check("", "created_at");
+    check("Rules:\n- keep it small", "created_at");
+    check(
+        &format!("Rules:\n- On backend: {EXACT_NAMES_RULE}\n"),
+        "createdAt",
+    );
+    // Cut across two lines it is not the rule.
+    let (a, b) = EXACT_NAMES_RULE.split_at(20);
+    check(&format!("{a}\n{b}"), "created_at");
+}

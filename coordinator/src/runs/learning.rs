@@ -1,9 +1,11 @@
-//! The Learner and Memory around a run: facts for the planner before it, learned gates and setup
-//! steps for the verifier during it, and learning from it once it ends.
+//! The Learner and Memory around a run: facts for the planner before it, champion skills for its
+//! agents and learned gates and setup steps for the verifier during it, and learning from it
+//! once it ends.
 
 use std::sync::Arc;
 
-use actors::learner::{self, Decision, LearnerConfig, SetupReplayEnv};
+use actors::agent::{AgentSpec, Budget};
+use actors::learner::{self, Decision, LearnReport, LearnerConfig, SetupReplayEnv, SkillReplayEnv};
 use actors::memory::{MemoryStore, Time};
 use actors::plan::Fact;
 use protocol::run::{GateSpec, RunRecord, SetupStep};
@@ -84,6 +86,24 @@ pub(crate) async fn champions_for(
     (gates, steps)
 }
 
+/// The prompt template for a task on `repo`: the learner's champion skill for it if a person
+/// (or the evidence, when allowed) promoted one, else the configured template.
+pub(crate) async fn skill_for(inner: &Inner, repo: &str) -> String {
+    let (memory, name) = (inner.memory.clone(), repo.to_string());
+    match tokio::task::spawn_blocking(move || learner::champion_skill(&memory, &name)).await {
+        Ok(Ok(Some(template))) => template,
+        Ok(Ok(None)) => inner.cfg.skill.clone(),
+        Ok(Err(e)) => {
+            tracing::warn!(repo, error = %e, "champion skill unavailable");
+            inner.cfg.skill.clone()
+        }
+        Err(e) => {
+            tracing::warn!(repo, error = %e, "champion skill task failed");
+            inner.cfg.skill.clone()
+        }
+    }
+}
+
 /// Learn from a finished run: facts, proposals, replays, promotions. Returns what was learned,
 /// one line each, for the bundle. Learning never fails a run: an error becomes a line.
 pub(crate) async fn learn_from(inner: &Inner, run: &RunRecord) -> Vec<String> {
@@ -95,9 +115,9 @@ pub(crate) async fn learn_from(inner: &Inner, run: &RunRecord) -> Vec<String> {
 async fn learn_inner(inner: &Inner, run: &RunRecord) -> Vec<String> {
     let memory = inner.memory.clone();
     let cfg = LearnerConfig::default();
-    let owned = run.clone();
+    let (owned, learn_cfg) = (run.clone(), cfg.clone());
     let report = tokio::task::spawn_blocking(move || {
-        learner::learn(&owned, &memory, Time(now_unix_ms()), &cfg)
+        learner::learn(&owned, &memory, Time(now_unix_ms()), &learn_cfg)
     })
     .await;
     let report = match report {
@@ -151,11 +171,64 @@ async fn learn_inner(inner: &Inner, run: &RunRecord) -> Vec<String> {
             )),
         }
     }
+    lines.extend(replay_skills(inner, run, &report, &cfg).await);
     for s in &report.skipped {
         lines.push(format!("skipped: {s}"));
     }
     for l in &lines {
         tracing::info!(run = %run.id, "{l}");
+    }
+    lines
+}
+
+/// Replay each proposed skill with the agent the tasks run, one line per verdict.
+async fn replay_skills(
+    inner: &Inner,
+    run: &RunRecord,
+    report: &LearnReport,
+    cfg: &LearnerConfig,
+) -> Vec<String> {
+    if report.skill_candidates.is_empty() {
+        return Vec::new();
+    }
+    let agent = match AgentSpec::from_selector(&inner.cfg.agent, inner.cfg.sim_argv.clone()) {
+        Ok(a) => a,
+        Err(e) => return vec![format!("skills could not be replayed: {e}")],
+    };
+    let mut env = SkillReplayEnv::new(&inner.cfg.state_dir.join("learner-replays"), agent);
+    env.origins = inner
+        .cfg
+        .org
+        .repos
+        .iter()
+        .map(|r| (r.name.clone(), r.origin.clone()))
+        .collect();
+    env.budget = Budget {
+        time_limit: std::time::Duration::from_secs(run.budget.agent_timeout_secs),
+        max_cost_usd: run.budget.agent_max_cost_usd,
+    };
+    let mut lines = Vec::new();
+    for cand in &report.skill_candidates {
+        let line = match learner::evaluate_skill(
+            &inner.memory,
+            cand,
+            &env,
+            cfg,
+            Time(now_unix_ms()),
+        )
+        .await
+        {
+            Ok(v) if v.promoted => {
+                format!("skill {} accepted and promoted: {}", cand.slot, v.reason)
+            }
+            Ok(v) if v.accepted => format!(
+                "skill {} accepted: {}; promote it with `factory learner promote {}`",
+                cand.slot, v.reason, cand.slot
+            ),
+            Ok(v) => format!("skill {} rejected: {}", cand.slot, v.reason),
+            Err(e) => format!("skill {} could not be replayed: {e}", cand.slot),
+        };
+        lines.push(line);
     }
     lines
 }

@@ -29,8 +29,12 @@ pub struct RunConfig {
     pub state_dir: PathBuf,
     /// Agent selector for every task: `sim`, `claude-code`, `codex`, `aider`, `custom:<argv>`.
     pub agent: String,
-    /// The prompt template (skill) agents get.
+    /// The prompt template (skill) agents get, unless the learner holds a champion skill for
+    /// the task's repo.
     pub skill: String,
+    /// The command line of the deterministic agent (`sim`): the learner replays skills with the
+    /// same agent the tasks run, on the coordinator.
+    pub sim_argv: Vec<String>,
     /// Budgets of each run.
     pub budget: RunBudget,
     /// Deadline of one verification round.

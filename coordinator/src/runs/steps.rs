@@ -131,6 +131,7 @@ async fn dispatch(
         .ok_or_else(|| format!("repo {} is not in the org", task.repo))?;
     let placement = place(inner, &task.repo).await?;
     let budget = &run.budget;
+    let skill = super::learning::skill_for(inner, &task.repo).await;
     let assignment = TaskAssignment {
         task: TaskSpec {
             run_id: run.id.clone(),
@@ -147,7 +148,7 @@ async fn dispatch(
         origin: repo.origin.clone(),
         epoch: placement.epoch.0,
         agent: inner.cfg.agent.clone(),
-        skill: inner.cfg.skill.clone(),
+        skill,
         agent_timeout_secs: budget.agent_timeout_secs,
         agent_max_cost_usd: budget.agent_max_cost_usd,
     };

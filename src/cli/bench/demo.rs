@@ -34,6 +34,7 @@ pub fn run(runs: u32) -> Result<()> {
             agent: "sim".into(),
             missing_seed_step: false,
             learning: false,
+            again: None,
             agent_timeout_secs: 600,
             max_cost_usd: 5.0,
             max_attempts: 3,

@@ -66,6 +66,10 @@ pub fn run(n: usize) -> anyhow::Result<Recovery> {
         state_dir: state,
         agent: "sim".into(),
         skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
+        sim_argv: vec![
+            std::env::current_exe()?.display().to_string(),
+            "sim-agent".into(),
+        ],
         budget: RunBudget::default(),
         verify_timeout: Duration::from_secs(600),
         placement_timeout: Duration::from_secs(600),

@@ -14,7 +14,9 @@
 //! catch. It may block by evidence when one of its catches was fixed later in the same run (a
 //! later known-good round): the defect was real, the fix passed, and the gate tells them apart.
 
+pub mod judge;
 pub mod setup;
+pub mod skill;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -198,15 +198,7 @@ async fn start_with_step(
             .await
             .map_err(|e| LearnerError::Replay(e.to_string()))?;
         if !record.passed {
-            let tail = std::fs::read_to_string(&record.log_path).unwrap_or_default();
-            let tail: String = tail
-                .chars()
-                .rev()
-                .take(400)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let tail = log_tail(&record.log_path);
             return Ok(Err(format!("`{command}` failed: {tail}")));
         }
     }
@@ -232,7 +224,15 @@ async fn start_with_step(
     }
 }
 
-fn read_manifest(root: &Path) -> Result<Manifest, String> {
+/// The last 400 characters of a check's log (empty when unreadable).
+pub(super) fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let tail: Vec<char> = text.chars().rev().take(400).collect();
+    tail.into_iter().rev().collect()
+}
+
+/// The manifest of a checkout, schemas loaded; the error in words.
+pub(super) fn read_manifest(root: &Path) -> Result<Manifest, String> {
     let path = root.join("factory.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("factory.toml: {e}"))?;
     parse_manifest(&text, "factory.toml", |rel| {
@@ -245,7 +245,8 @@ fn read_manifest(root: &Path) -> Result<Manifest, String> {
     .map_err(|e| e.to_string())
 }
 
-async fn git(cwd: Option<&Path>, args: &[&str]) -> Result<(), String> {
+/// Run git; the error is its stderr.
+pub(super) async fn git(cwd: Option<&Path>, args: &[&str]) -> Result<(), String> {
     let mut cmd = tokio::process::Command::new("git");
     if let Some(c) = cwd {
         cmd.current_dir(c);
@@ -265,7 +266,7 @@ async fn git(cwd: Option<&Path>, args: &[&str]) -> Result<(), String> {
 }
 
 /// Run a blocking store call on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, crate::memory::MemoryError> + Send + 'static,
 ) -> Result<T, LearnerError> {
     tokio::task::spawn_blocking(f)
@@ -274,6 +275,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(LearnerError::from)
 }
 
-fn short(head: &str) -> &str {
+/// A commit id cut to 12 characters, for messages.
+pub(super) fn short(head: &str) -> &str {
     head.get(..12).unwrap_or(head)
 }

@@ -5,6 +5,7 @@
 
 mod gates_flow;
 mod setup_flow;
+mod skills_flow;
 
 pub(super) use super::fixtures::*;
 #[allow(unused_imports)]
