@@ -40,6 +40,14 @@ pub struct CoordinatorArgs {
     /// Serve the reviewer pages without a token.
     #[arg(long)]
     public_pages: bool,
+    /// Learned gates stay in shadow mode until a person runs
+    /// `factory learner promote SLOT --blocking` (default: replay evidence promotes them).
+    #[arg(long)]
+    learner_manual_gates: bool,
+    /// Skills whose replay was accepted become their repo's champion without a person
+    /// (default: a person promotes them with `factory learner promote skill:<repo>`).
+    #[arg(long)]
+    learner_auto_promote_skills: bool,
 }
 
 /// Arguments of `factory node`.
@@ -145,19 +153,15 @@ pub async fn coordinator(args: CoordinatorArgs) -> Result<()> {
             .state
             .clone()
             .unwrap_or_else(|| PathBuf::from("factory-state"));
-        config.runs = Some(coordinator::runs::RunConfig {
+        let mut runs = coordinator::runs::RunConfig::new(
             org,
-            state_dir: std::path::absolute(state)?,
-            agent: args.agent.clone(),
-            skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
-            sim_argv: vec![
-                std::env::current_exe()?.display().to_string(),
-                "sim-agent".into(),
-            ],
-            budget: protocol::run::RunBudget::default(),
-            verify_timeout: Duration::from_secs(600),
-            placement_timeout: Duration::from_secs(30),
-        });
+            std::path::absolute(state)?,
+            args.agent.clone(),
+            super::demo::sim_argv()?,
+        );
+        runs.learner.auto_block = !args.learner_manual_gates;
+        runs.learner.auto_promote_skills = args.learner_auto_promote_skills;
+        config.runs = Some(runs);
     }
     let coordinator = Coordinator::start(config)
         .await

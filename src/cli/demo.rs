@@ -147,24 +147,14 @@ pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
     }
     let mut config = CoordinatorConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), certs.clone());
     config.state_dir = Some(dir.join("state"));
-    config.runs = Some(RunConfig {
-        org,
-        state_dir: dir.join("state"),
-        agent: args.agent,
-        skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
-        sim_argv: vec![
-            std::env::current_exe()?.display().to_string(),
-            "sim-agent".into(),
-        ],
-        budget: RunBudget {
-            agent_timeout_secs: args.agent_timeout_secs,
-            max_cost_usd: args.max_cost_usd,
-            max_attempts_per_task: args.max_attempts,
-            ..RunBudget::default()
-        },
-        verify_timeout: Duration::from_secs(600),
-        placement_timeout: Duration::from_secs(30),
-    });
+    let mut runs = RunConfig::new(org, dir.join("state"), args.agent, sim_argv()?);
+    runs.budget = RunBudget {
+        agent_timeout_secs: args.agent_timeout_secs,
+        max_cost_usd: args.max_cost_usd,
+        max_attempts_per_task: args.max_attempts,
+        ..RunBudget::default()
+    };
+    config.runs = Some(runs);
     let coordinator = Coordinator::start(config)
         .await
         .context("starting the coordinator")?;
@@ -239,4 +229,12 @@ async fn wait_settled(client: &actors::net::Endpoint, addr: SocketAddr) -> Resul
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The deterministic agent's command line: this binary's `sim-agent` subcommand.
+pub fn sim_argv() -> Result<Vec<String>> {
+    Ok(vec![
+        std::env::current_exe()?.display().to_string(),
+        "sim-agent".into(),
+    ])
 }

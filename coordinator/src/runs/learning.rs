@@ -114,7 +114,7 @@ pub(crate) async fn learn_from(inner: &Inner, run: &RunRecord) -> Vec<String> {
 
 async fn learn_inner(inner: &Inner, run: &RunRecord) -> Vec<String> {
     let memory = inner.memory.clone();
-    let cfg = LearnerConfig::default();
+    let cfg = inner.cfg.learner.clone();
     let (owned, learn_cfg) = (run.clone(), cfg.clone());
     let report = tokio::task::spawn_blocking(move || {
         learner::learn(&owned, &memory, Time(now_unix_ms()), &learn_cfg)

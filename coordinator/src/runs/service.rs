@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actors::learner::LearnerConfig;
 use actors::memory::{MemoryStore, seed_from_org};
 use actors::net::Endpoint;
 use actors::org::Org;
@@ -41,6 +42,27 @@ pub struct RunConfig {
     pub verify_timeout: Duration,
     /// How long a task waits for a live owner of its repo.
     pub placement_timeout: Duration,
+    /// How the Learner decides after each run (auto-blocking gates, auto-promoting skills).
+    pub learner: LearnerConfig,
+}
+
+impl RunConfig {
+    /// Defaults for everything but the org, where state lives, the agent, and the command line
+    /// of the deterministic agent: the default skill and budget, 10 minutes per verification
+    /// round, 30 s to find a repo's owner, the Learner's defaults.
+    pub fn new(org: Org, state_dir: PathBuf, agent: String, sim_argv: Vec<String>) -> Self {
+        RunConfig {
+            org,
+            state_dir,
+            agent,
+            skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
+            sim_argv,
+            budget: RunBudget::default(),
+            verify_timeout: Duration::from_secs(600),
+            placement_timeout: Duration::from_secs(30),
+            learner: LearnerConfig::default(),
+        }
+    }
 }
 
 /// Errors of the run service.

@@ -61,19 +61,8 @@ pub fn run(n: usize) -> anyhow::Result<Recovery> {
     };
     certs::init_ca(dir.path())?;
     certs::issue(dir.path(), "coordinator", Validity::days(1))?;
-    let cfg = RunConfig {
-        org,
-        state_dir: state,
-        agent: "sim".into(),
-        skill: actors::agent::DEFAULT_TEMPLATE.to_string(),
-        sim_argv: vec![
-            std::env::current_exe()?.display().to_string(),
-            "sim-agent".into(),
-        ],
-        budget: RunBudget::default(),
-        verify_timeout: Duration::from_secs(600),
-        placement_timeout: Duration::from_secs(600),
-    };
+    let mut cfg = RunConfig::new(org, state, "sim".into(), crate::cli::demo::sim_argv()?);
+    cfg.placement_timeout = Duration::from_secs(600);
     let (started, resume) = tokio::runtime::Runtime::new()?
         .block_on(resume(cfg, dir.path(), n))
         .context("resuming")?;
