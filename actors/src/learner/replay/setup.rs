@@ -251,12 +251,21 @@ pub(super) async fn git(cwd: Option<&Path>, args: &[&str]) -> Result<(), String>
     if let Some(c) = cwd {
         cmd.current_dir(c);
     }
-    let out = cmd
+    let run = cmd
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .kill_on_drop(true)
-        .output()
+        .output();
+    // An unreachable origin must not hold the learner (and the run's bundle) forever; the
+    // dropped child is killed.
+    let out = tokio::time::timeout(GIT_TIMEOUT, run)
         .await
+        .map_err(|_| {
+            format!(
+                "git {} gave no answer within {GIT_TIMEOUT:?}",
+                args.join(" ")
+            )
+        })?
         .map_err(|e| format!("cannot run git: {e}"))?;
     if out.status.success() {
         Ok(())
@@ -264,6 +273,9 @@ pub(super) async fn git(cwd: Option<&Path>, args: &[&str]) -> Result<(), String>
         Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
 }
+
+/// How long one git command of a replay may take.
+const GIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Run a blocking store call on the blocking pool.
 pub(super) async fn blocking<T: Send + 'static>(
