@@ -1,5 +1,6 @@
 //! Tests against real git repos in temp dirs and real agent processes (shell scripts).
 
+mod adapters;
 mod delivery;
 mod env;
 mod failures;
