@@ -47,7 +47,7 @@ fn config(work: &std::path::Path) -> WorkConfig {
         work_dir: work.to_path_buf(),
         sim_argv: vec![env!("CARGO_BIN_EXE_factory").into(), "sim-agent".into()],
         check_timeout: Duration::from_secs(120),
-        memory: Default::default(),
+        coordinator: Default::default(),
     }
 }
 

@@ -332,7 +332,7 @@ async fn a_resent_attempt_that_already_pushed_does_not_push_again() {
         work_dir: fleet.root.join("work").join(node),
         sim_argv: vec![support::factory_bin().into(), "sim-agent".into()],
         check_timeout: Duration::from_secs(120),
-        memory: Default::default(),
+        coordinator: Default::default(),
     };
     let first = run_task(&on("node-1"), &a).await.result;
     assert!(first.ok, "{:?}", first.error);

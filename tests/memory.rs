@@ -27,6 +27,9 @@ fn query(fleet: &Fleet, addr: &str, as_node: &str, repo: &str) -> Vec<FactView> 
     }
 }
 
+/// The predicate the test's own records use.
+const PROBE: &str = "check.probe.note";
+
 fn note(subject: &str, value: &str) -> MemoryRecord {
     MemoryRecord {
         repo: "backend".into(),
@@ -35,7 +38,7 @@ fn note(subject: &str, value: &str) -> MemoryRecord {
         commit: "0000000".into(),
         facts: vec![ObservedFact {
             subject: subject.into(),
-            predicate: "probe.note".into(),
+            predicate: PROBE.into(),
             object: value.into(),
             path: "factory.toml".into(),
         }],
@@ -57,7 +60,7 @@ fn record(
         Body::MemoryRecorded { summary } => Ok(summary),
         Body::Error { code, detail } => {
             assert!(
-                detail.contains("refused") || code == ErrorCode::Malformed,
+                detail.contains("refused") || code != ErrorCode::StaleEpoch,
                 "{detail}"
             );
             Err(code)
@@ -169,17 +172,22 @@ fn nodes_read_and_write_memory_through_the_protocol_and_writes_are_fenced() {
             owner.as_str(),
             Some(epoch),
             "repo:frontend",
-            Err(ErrorCode::Malformed),
+            Err(ErrorCode::Unauthorized),
         ),
     ];
     for (who, at, subject, want) in cases {
         let got = record(&fleet, &addr, who, at, note(subject, "refused")).map(|_| ());
         assert_eq!(got, want, "{who} at {at:?} about {subject}");
     }
+    // Only check observations: the Learner's facts are not a node's to contradict.
+    let mut learned = note("repo:backend", "refused");
+    learned.facts[0].predicate = "setup.missing-step".into();
+    let got = record(&fleet, &addr, &owner, Some(epoch), learned).map(|_| ());
+    assert_eq!(got, Err(ErrorCode::Unauthorized));
     let probes = |fleet: &Fleet| -> Vec<String> {
         query(fleet, &addr, other, "backend")
             .into_iter()
-            .filter(|f| f.predicate == "probe.note")
+            .filter(|f| f.predicate == PROBE)
             .map(|f| f.object)
             .collect()
     };

@@ -7,6 +7,7 @@
 mod agent;
 pub mod attempts;
 mod contract_checks;
+pub mod link;
 pub mod memory_link;
 pub mod task;
 pub mod verify_round;
@@ -129,9 +130,9 @@ impl Node {
             work_dir: config.work_dir.join(&config.name),
             sim_argv: config.sim_argv.clone(),
             check_timeout: config.check_timeout,
-            memory: memory_link::MemoryLink::default(),
+            coordinator: link::CoordinatorLink::default(),
         });
-        let memory = work.memory.clone();
+        let link = work.coordinator.clone();
         let supervisor = supervise_node_actors(&registry, shards.clone(), work).await?;
         let joined = Node::join(
             config,
@@ -139,7 +140,7 @@ impl Node {
             registry,
             (tx, shards),
             supervisor.clone(),
-            memory,
+            link,
         )
         .await;
         if joined.is_err() {
@@ -158,7 +159,7 @@ impl Node {
             watch::Receiver<attempts::Grants>,
         ),
         supervisor: ActorRef<SupervisorMsg>,
-        memory: memory_link::MemoryLink,
+        link: link::CoordinatorLink,
     ) -> Result<Node, NodeError> {
         let endpoint = Endpoint::bind(
             EndpointConfig::bind(config.listen),
@@ -167,7 +168,7 @@ impl Node {
         )?;
         let addr = config.join;
         // Before registering: the first task may arrive as soon as the node is granted a repo.
-        memory.connect(endpoint.clone(), addr);
+        link.connect(endpoint.clone(), addr);
         match tokio::time::timeout(REGISTER_TIMEOUT, endpoint.peer(addr)).await {
             Ok(Ok(_)) => {}
             Ok(Err(NetError::Refused { detail, .. })) => {

@@ -1,106 +1,16 @@
-//! The node's line to the coordinator's Memory (the `memory` target): what is known about a repo
-//! before its agent runs, and what the node observed after its checks.
+//! What a task takes from and gives to the coordinator's Memory (the `memory` target): what is
+//! known about a repo before its agent runs, and what the node observed after its checks.
 //!
 //! Memory is advice, not a step: when it cannot be reached the task goes on without it and the
 //! node logs why. A record is sent under the shard epoch of the attempt, so the coordinator drops
 //! what a node says about a repo it no longer owns.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
-use actors::net::Endpoint;
-use actors::remote::{Quic, RemoteActor};
 use actors::verify::CheckRecord;
-use protocol::memory::{FactView, MemoryQuery, MemoryRecord, MemoryRecorded, ObservedFact};
+use protocol::memory::{FactView, MemoryRecord, ObservedFact};
 use protocol::outcome::TaskSpec;
 use protocol::run::TaskAssignment;
-use protocol::targets::MEMORY;
-use protocol::{Body, Epoch};
 
-/// How long a Memory call may take before the task goes on without it.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many facts a task's prompt gets at most.
-pub const CONTEXT_FACTS: u32 = 20;
-
-/// A handle to the coordinator's Memory; cheap to clone, connected once the node has joined.
-#[derive(Clone, Default)]
-pub struct MemoryLink(Arc<OnceLock<(Endpoint, SocketAddr)>>);
-
-impl std::fmt::Debug for MemoryLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.get() {
-            Some((_, addr)) => write!(f, "MemoryLink({addr})"),
-            None => f.write_str("MemoryLink(not connected)"),
-        }
-    }
-}
-
-impl MemoryLink {
-    /// A link that calls the coordinator at `addr` through `endpoint`.
-    pub fn connected(endpoint: Endpoint, addr: SocketAddr) -> Self {
-        let link = MemoryLink::default();
-        link.connect(endpoint, addr);
-        link
-    }
-
-    /// Connect it; later calls are ignored (a node joins one coordinator).
-    pub fn connect(&self, endpoint: Endpoint, addr: SocketAddr) {
-        let _ = self.0.set((endpoint, addr));
-    }
-
-    fn actor(&self, epoch: Option<u64>) -> Result<RemoteActor, String> {
-        let (endpoint, addr) = self
-            .0
-            .get()
-            .ok_or("the node has not joined a coordinator")?;
-        let actor = RemoteActor::new(
-            Arc::new(Quic {
-                endpoint: endpoint.clone(),
-                addr: *addr,
-            }),
-            MEMORY,
-        );
-        Ok(match epoch {
-            Some(e) => actor.with_epoch(Epoch(e)),
-            None => actor,
-        })
-    }
-
-    /// Open facts about `repo` and these contracts, most confident first.
-    pub async fn context(
-        &self,
-        repo: &str,
-        contracts: Vec<String>,
-    ) -> Result<Vec<FactView>, String> {
-        let query = MemoryQuery {
-            repos: vec![repo.to_owned()],
-            contracts,
-            limit: CONTEXT_FACTS,
-        };
-        match self
-            .actor(None)?
-            .call(Body::MemoryQuery { query }, CALL_TIMEOUT)
-            .await
-        {
-            Ok(Body::MemoryFacts { facts }) => Ok(facts),
-            Ok(other) => Err(format!("memory answered {}", other.kind())),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    /// Record observations about a repo this node holds at `epoch`.
-    pub async fn record(&self, epoch: u64, record: MemoryRecord) -> Result<MemoryRecorded, String> {
-        let body = Body::MemoryRecord {
-            record: Box::new(record),
-        };
-        match self.actor(Some(epoch))?.call(body, CALL_TIMEOUT).await {
-            Ok(Body::MemoryRecorded { summary }) => Ok(summary),
-            Ok(other) => Err(format!("memory answered {}", other.kind())),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-}
+use crate::link::CoordinatorLink;
 
 /// A fact as one line of a prompt's context: the statement, then where it came from.
 pub fn context_line(f: &FactView) -> String {
@@ -118,7 +28,7 @@ pub fn context_line(f: &FactView) -> String {
 /// The task with what Memory knows now about its repo and contracts added to its context: facts
 /// recorded since the plan was made (by earlier tasks of this run, or other nodes) reach the
 /// agent. Facts the plan already cited are not repeated.
-pub async fn with_context(link: &MemoryLink, task: &TaskSpec) -> TaskSpec {
+pub async fn with_context(link: &CoordinatorLink, task: &TaskSpec) -> TaskSpec {
     let contracts = task
         .changes
         .iter()
@@ -144,7 +54,7 @@ pub async fn with_context(link: &MemoryLink, task: &TaskSpec) -> TaskSpec {
 /// Record what the repo's own checks showed at `commit`: whether each passes and how long it
 /// takes (in coarse buckets, so a stable repo confirms its facts rather than churning them).
 pub async fn record_checks(
-    link: &MemoryLink,
+    link: &CoordinatorLink,
     a: &TaskAssignment,
     commit: &str,
     checks: &[CheckRecord],
@@ -238,7 +148,7 @@ mod tests {
             "context": ["known"]
         }))
         .unwrap();
-        let got = with_context(&MemoryLink::default(), &task).await;
+        let got = with_context(&CoordinatorLink::default(), &task).await;
         assert_eq!(got, task);
     }
 }

@@ -20,6 +20,10 @@ use crate::attempts::Tenure;
 pub const PANIC_ONCE_ENV: &str = "FACTORY_TEST_PANIC_ONCE";
 use tracing::Instrument;
 
+/// How long an attempt holds its push waiting for the coordinator to confirm it still owns the
+/// repo (through a partition or a coordinator restart) before it steps down.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(120);
+
 /// Largest log shipped back per file; a reviewer sees the tail, the node keeps the whole file.
 const MAX_LOG_BYTES: u64 = 256 * 1024;
 
@@ -34,8 +38,9 @@ pub struct WorkConfig {
     pub sim_argv: Vec<String>,
     /// Time limit of each repo check.
     pub check_timeout: Duration,
-    /// The coordinator's Memory: context before the agent runs, check facts after.
-    pub memory: crate::memory_link::MemoryLink,
+    /// The line to the coordinator: Memory (context before the agent runs, check facts after)
+    /// and the ownership check before a push.
+    pub coordinator: crate::link::CoordinatorLink,
 }
 
 /// Why an attempt failed.
@@ -126,7 +131,7 @@ async fn attempt(
     result: &mut TaskResult,
     artifacts: &mut Vec<Blob>,
 ) -> Result<(), TaskError> {
-    let task = &crate::memory_link::with_context(&cfg.memory, &a.task).await;
+    let task = &crate::memory_link::with_context(&cfg.coordinator, &a.task).await;
     let wt = agent::prepare(&cfg.work_dir, &a.origin, &task.run_id, &task.repo).await?;
     let prompt = agent::render(&a.skill, task)?;
     let spec = AgentSpec::from_selector(&a.agent, cfg.sim_argv.clone())?;
@@ -154,11 +159,26 @@ async fn attempt(
         "{}\n\nfactory run {} task {} attempt {}",
         task.title, task.run_id, task.task_id, task.attempt
     );
-    if let Some(why) = tenure.and_then(|t| t.lost(&task.repo, a.epoch)) {
-        // Our result would be refused by the fence anyway; not pushing keeps the branch to the
-        // successor's work alone.
-        tracing::warn!(repo = %task.repo, task = %task.task_id, attempt = task.attempt, epoch = a.epoch, reason = %why, "stepping down: result refused by epoch");
-        return Err(TaskError::SteppedDown(why));
+    if let Some(tenure) = tenure {
+        // What the heartbeats said, then what the coordinator says now: grants heard before a
+        // partition look current to a node that can no longer hear anything.
+        let why = match tenure.lost(&task.repo, a.epoch) {
+            Some(why) => Some(why),
+            None => {
+                let node = protocol::NodeId::new(cfg.node.clone());
+                let deadline = Instant::now() + CONFIRM_WITHIN;
+                let asked = cfg
+                    .coordinator
+                    .confirm_owner(&node, &task.repo, a.epoch, deadline);
+                asked.await.err()
+            }
+        };
+        if let Some(why) = why {
+            // Our result would be refused by the fence anyway; not pushing keeps the branch to
+            // the successor's work alone.
+            tracing::warn!(repo = %task.repo, task = %task.task_id, attempt = task.attempt, epoch = a.epoch, reason = %why, "stepping down: result refused by epoch");
+            return Err(TaskError::SteppedDown(why));
+        }
     }
     // A later attempt may legitimately change nothing more; so may a re-send of an attempt whose
     // first send already pushed (the branch it continues from already differs from the base).
@@ -175,7 +195,7 @@ async fn attempt(
         verify::repo_checks(&wt.path, &manifest.commands, &log_dir, cfg.check_timeout).await?;
     result.checks_ms = checks.iter().map(|c| c.duration_ms).sum();
     result.checks = serde_json::to_value(&checks).unwrap_or(serde_json::Value::Null);
-    crate::memory_link::record_checks(&cfg.memory, a, &delivered.head, &checks).await;
+    crate::memory_link::record_checks(&cfg.coordinator, a, &delivered.head, &checks).await;
     for c in &checks {
         push_log(
             artifacts,

@@ -60,7 +60,16 @@ pub(crate) async fn send(
         let body = Body::RunTask {
             assignment: Box::new(assignment.clone()),
         };
-        let sent = call_owner(inner, REPO_AGENT, body, &placement, &repo, deadline).await?;
+        let sent = call_owner(
+            inner,
+            REPO_AGENT,
+            body,
+            &placement,
+            &repo,
+            deadline,
+            Watch::Moves,
+        )
+        .await?;
         let reason = match sent {
             Sent::Reply(Body::TaskDone { done }) => {
                 let refused = fence(inner, &repo, &done).await?;
@@ -106,7 +115,17 @@ pub(crate) async fn verify(
         let body = Body::Verify {
             request: Box::new(request.clone()),
         };
-        let reason = match call_owner(inner, VERIFIER, body, &placement, &repo, deadline).await? {
+        let reason = match call_owner(
+            inner,
+            VERIFIER,
+            body,
+            &placement,
+            &repo,
+            deadline,
+            Watch::NodeLoss,
+        )
+        .await?
+        {
             Sent::Reply(Body::VerifyDone { done }) => return Ok((*done, placement, moves)),
             Sent::Reply(other) => {
                 let node = &placement.node;
@@ -139,7 +158,30 @@ fn moved(from: &Placement, to: &Placement, reason: String) -> Option<TaskMove> {
     })
 }
 
-/// One call to the node that owns `repo`, abandoned as soon as the repo no longer belongs to it:
+/// What ends a call before its reply.
+#[derive(Clone, Copy)]
+enum Watch {
+    /// The repo moving away (or its owner going down): a task's result from the old owner
+    /// would be refused by the fence, so there is no point waiting for it.
+    Moves,
+    /// Only the node going down: a verification round only reads, so a repo that moved (say, to
+    /// a node that just joined) is no reason to start the round again.
+    NodeLoss,
+}
+
+/// Whether `node` is among the live nodes ranked for `repo`.
+async fn live(inner: &Inner, repo: &RepoName, node: &NodeId) -> Result<bool, String> {
+    let ranked = call_t!(
+        inner.coordinator,
+        CoordinatorMsg::Ranked,
+        5_000,
+        repo.clone()
+    )
+    .map_err(|e| format!("coordinator: {e}"))?;
+    Ok(ranked.iter().any(|p| p.node == *node))
+}
+
+/// One call to the node that owns `repo`, abandoned as soon as `watch` says the reply is moot:
 /// waiting for the QUIC idle timeout would add seconds to every failover.
 async fn call_owner(
     inner: &Inner,
@@ -148,6 +190,7 @@ async fn call_owner(
     placement: &Placement,
     repo: &RepoName,
     deadline: Instant,
+    watch: Watch,
 ) -> Result<Sent, String> {
     let node = &placement.node;
     let addr = placement
@@ -156,7 +199,7 @@ async fn call_owner(
         .map_err(|e| format!("node {node} has a bad address {}: {e}", placement.addr))?;
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err("the task's deadline passed while it was re-placed".into());
+        return Err("the deadline passed while it was re-placed".into());
     }
     let call = inner.endpoint.call(addr, target, body, left);
     tokio::pin!(call);
@@ -169,13 +212,18 @@ async fn call_owner(
                     Err(e) => Err(format!("node {node}: {e}")),
                 };
             }
-            _ = tokio::time::sleep(WATCH_EVERY) => {
-                match owner(inner, repo).await? {
+            _ = tokio::time::sleep(WATCH_EVERY) => match watch {
+                Watch::Moves => match owner(inner, repo).await? {
                     Some(p) if p.epoch == placement.epoch => {}
                     Some(p) => return Ok(Sent::Lost(format!("{repo} moved to {} at epoch {}", p.node, p.epoch.0))),
                     None => return Ok(Sent::Lost(format!("node {node} is down"))),
+                },
+                Watch::NodeLoss => {
+                    if !live(inner, repo, node).await? {
+                        return Ok(Sent::Lost(format!("node {node} is down")));
+                    }
                 }
-            }
+            },
         }
     }
 }

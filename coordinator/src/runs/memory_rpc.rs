@@ -26,6 +26,15 @@ pub const MAX_FACTS: u32 = 200;
 pub const MAX_OBSERVATIONS: usize = 256;
 /// The longest predicate, object or path an observation may carry, in bytes.
 pub const MAX_TEXT: usize = 4096;
+/// The longest run id, step or commit a record may carry, in bytes: each is copied into every
+/// fact's provenance, so they are kept short.
+pub const MAX_LABEL: usize = 256;
+/// The most repos and contracts one query may name.
+pub const MAX_NAMES: usize = 64;
+/// What nodes may say: observations of checks (`check.<name>.<what>`). Facts the Learner and
+/// the catalog record (mismatches, missing setup steps, declared fields) are not theirs to
+/// contradict, and everything a node records reaches other repos' prompts.
+pub const NODE_PREDICATE_PREFIX: &str = "check.";
 
 /// The `memory` target: MemoryQuery and MemoryRecord.
 pub struct Memory;
@@ -51,8 +60,18 @@ impl Answer for Memory {
 }
 
 async fn answer(memory: &Arc<MemoryStore>, query: MemoryQuery) -> Body {
+    if query.repos.len() + query.contracts.len() > MAX_NAMES {
+        return Body::error(
+            ErrorCode::TooLarge,
+            format!("a memory query names at most {MAX_NAMES} repos and contracts"),
+        );
+    }
     let memory = memory.clone();
-    let limit = query.limit.clamp(1, MAX_FACTS) as usize;
+    // 0 asks for as many as are given.
+    let limit = match query.limit {
+        0 => MAX_FACTS,
+        n => n.min(MAX_FACTS),
+    } as usize;
     let found = tokio::task::spawn_blocking(move || {
         let repos: Vec<&str> = query.repos.iter().map(String::as_str).collect();
         let contracts: Vec<&str> = query.contracts.iter().map(String::as_str).collect();
@@ -120,7 +139,7 @@ async fn record_fenced(inner: &Inner, from: &NodeId, epoch: Epoch, record: Memor
         .unwrap_or_default();
     let writes = match writes_of(&record, from, &provided, Time(now_unix_ms())) {
         Ok(w) => w,
-        Err(detail) => return Body::error(ErrorCode::Malformed, detail),
+        Err((code, detail)) => return Body::error(code, detail),
     };
     let memory = inner.memory.clone();
     match tokio::task::spawn_blocking(move || memory.apply(writes)).await {
@@ -139,18 +158,30 @@ async fn record_fenced(inner: &Inner, from: &NodeId, epoch: Epoch, record: Memor
     }
 }
 
-/// The facts a record writes, or why it is refused: too many observations, a value too long or
-/// empty, or a subject that is neither the repo nor a contract it provides.
+/// The facts a record writes, or why it is refused: too many observations or a value too long
+/// (`TooLarge`), an empty predicate (`Malformed`), or a subject or predicate that is not the
+/// node's to state (`Unauthorized`: a subject other than the repo and the contracts it provides,
+/// a predicate outside [`NODE_PREDICATE_PREFIX`]).
 pub fn writes_of(
     record: &MemoryRecord,
     from: &NodeId,
     provided: &[String],
     now: Time,
-) -> Result<Vec<Write>, String> {
+) -> Result<Vec<Write>, (ErrorCode, String)> {
     if record.facts.len() > MAX_OBSERVATIONS {
-        return Err(format!(
-            "a memory record carries at most {MAX_OBSERVATIONS} observations, this one {}",
-            record.facts.len()
+        return Err((
+            ErrorCode::TooLarge,
+            format!(
+                "a memory record carries at most {MAX_OBSERVATIONS} observations, this one {}",
+                record.facts.len()
+            ),
+        ));
+    }
+    let labels = [&record.run_id, &record.step, &record.commit];
+    if labels.iter().any(|l| l.len() > MAX_LABEL) {
+        return Err((
+            ErrorCode::TooLarge,
+            format!("a record's run id, step and commit are at most {MAX_LABEL} bytes each"),
         ));
     }
     let repo_id = EntityKind::Repo.id(&record.repo);
@@ -161,15 +192,29 @@ pub fn writes_of(
                 .iter()
                 .any(|c| o.subject == EntityKind::Contract.id(c));
         if !own {
-            return Err(format!(
-                "observation {i}: {} may only speak of {repo_id} and the contracts it provides, not {}",
-                from, o.subject
+            return Err((
+                ErrorCode::Unauthorized,
+                format!(
+                    "observation {i}: {from} may only speak of {repo_id} and the contracts it provides, not {}",
+                    o.subject
+                ),
             ));
         }
         let texts = [&o.predicate, &o.object, &o.path];
-        if o.predicate.is_empty() || texts.iter().any(|t| t.len() > MAX_TEXT) {
-            return Err(format!(
-                "observation {i}: the predicate must be non-empty and no text over {MAX_TEXT} bytes"
+        if texts.iter().any(|t| t.len() > MAX_TEXT) {
+            return Err((
+                ErrorCode::TooLarge,
+                format!("observation {i}: no text over {MAX_TEXT} bytes"),
+            ));
+        }
+        let check = o.predicate.strip_prefix(NODE_PREDICATE_PREFIX);
+        if check.is_none_or(str::is_empty) {
+            return Err((
+                ErrorCode::Unauthorized,
+                format!(
+                    "observation {i}: a node records check observations (`{NODE_PREDICATE_PREFIX}...`), not `{}`",
+                    o.predicate
+                ),
             ));
         }
         let provenance = Provenance {
@@ -223,7 +268,7 @@ mod tests {
         );
         match (got, expected) {
             (Ok(w), Ok(n)) => assert_eq!(w.len(), n),
-            (Err(e), Err(want)) => assert!(e.contains(want), "{e:?} lacks {want:?}"),
+            (Err((_, e)), Err(want)) => assert!(e.contains(want), "{e:?} lacks {want:?}"),
             (got, want) => panic!("got {got:?}, want {want:?}"),
         }
     }
@@ -246,9 +291,23 @@ mod tests {
         let mut long = record(&["repo:backend"]);
         long.facts[0].object = "x".repeat(MAX_TEXT + 1);
         check(long, Err("no text over 4096 bytes"));
-        let mut empty = record(&["repo:backend"]);
-        empty.facts[0].predicate.clear();
-        check(empty, Err("must be non-empty"));
+        let mut label = record(&["repo:backend"]);
+        label.commit = "c".repeat(MAX_LABEL + 1);
+        check(label, Err("at most 256 bytes"));
+    }
+
+    #[test]
+    fn a_node_states_only_check_observations() {
+        for predicate in [
+            "",
+            "check.",
+            "casing.writes.createdAt",
+            "setup.missing-step",
+        ] {
+            let mut r = record(&["repo:backend"]);
+            r.facts[0].predicate = predicate.into();
+            check(r, Err("a node records check observations"));
+        }
     }
 
     #[test]
