@@ -200,7 +200,8 @@ pub fn lineage(store: &MemoryStore, slot: &str) -> Result<Vec<LineageEntry>, Lea
 }
 
 /// The note of an artifact's `decision` evaluation, or of its latest evaluation.
-fn decision_of(store: &MemoryStore, id: &str) -> Result<Option<String>, LearnerError> {
+/// The newest replay verdict recorded for an artifact (`accept: ...` / `reject: ...` for skills).
+pub(crate) fn decision_of(store: &MemoryStore, id: &str) -> Result<Option<String>, LearnerError> {
     let evals = store.evaluations_of(id)?;
     Ok(evals
         .iter()

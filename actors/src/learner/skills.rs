@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::LearnerError;
+use super::champions::decision_of;
 use super::gates::CASING_RULE;
 use super::observe::{CASING_MISMATCH, RunCase};
 use super::setup::is_setup_slot;
@@ -202,10 +203,13 @@ pub fn propose(
             "{slot}: the champion already has the exact-names rule"
         )));
     }
+    // A proposal waiting for its replay or for a person is not made twice; one that was
+    // rejected is, since the corpus may have grown since its replay.
     if let Some(newest) = store.artifacts_in_slot(&slot)?.pop()
         && champion.as_ref().is_none_or(|c| c.id != newest.id)
         && newest.parent.as_deref() == Some(parent.id.as_str())
         && template_of(&newest)?.contains(EXACT_NAMES_RULE)
+        && !decision_of(store, &newest.id)?.is_some_and(|d| d.starts_with("reject"))
     {
         return Ok(Err(format!(
             "{slot}: {} already proposes the exact-names rule and awaits promotion",

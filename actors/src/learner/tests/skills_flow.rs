@@ -139,6 +139,31 @@ fn a_writer_sent_back_for_casing_gets_a_skill_proposal() {
         "{:?}",
         again.skipped
     );
+    // Once its replay rejected it, the lesson may be proposed again (the corpus has grown).
+    s.apply(vec![crate::memory::Write::RecordEvaluation(
+        crate::memory::Evaluation {
+            artifact: c.id.clone(),
+            case: "decision".into(),
+            at: NOW,
+            delivered: false,
+            checks_green: false,
+            violation_escaped: false,
+            rollback_needed: false,
+            human_edits: 0,
+            cost_micros: 0,
+            wall_ms: 0,
+            note: "reject: regresses run-0/backend:change".into(),
+        },
+    )])
+    .expect("record the verdict");
+    let after = learn(
+        &run_with_task("run-3", "shippedAt", "b0"),
+        &s,
+        NOW,
+        &LearnerConfig::default(),
+    )
+    .expect("learn");
+    assert_eq!(after.skill_candidates.len(), 1, "{after:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
