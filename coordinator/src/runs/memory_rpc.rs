@@ -6,6 +6,10 @@
 //! certificate, not by anything in the body) must own the shard. A node that was cut off or
 //! paused and lost the repo is refused, and nothing it says lands. A record speaks only of the
 //! repo and the contracts it provides, and lands in one transaction or not at all.
+//!
+//! The fence is checked, then the write lands: a repo that moves in between can take one more
+//! record from its former owner. Such a record reports checks that node did run, at the commit
+//! it names, so it is late but not false; the write is not worth holding the membership actor.
 
 use std::sync::Arc;
 
