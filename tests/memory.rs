@@ -10,8 +10,10 @@ use protocol::memory::{FactView, MemoryQuery, MemoryRecord, ObservedFact};
 use protocol::targets::MEMORY;
 use protocol::{Body, ErrorCode};
 use serde_json::Value;
+use std::time::Duration;
 use support::fleet::Fleet;
 use support::rpc::call_as;
+use support::wait_until;
 
 fn query(fleet: &Fleet, addr: &str, as_node: &str, repo: &str) -> Vec<FactView> {
     let body = Body::MemoryQuery {
@@ -94,7 +96,7 @@ fn backend_attempts(run: &Value) -> Vec<(String, String)> {
 fn nodes_read_and_write_memory_through_the_protocol_and_writes_are_fenced() {
     let fleet = Fleet::new(false);
     let (_coordinator, addr) = fleet.coordinator("127.0.0.1:0");
-    let _nodes: Vec<_> = ["node-1", "node-2"]
+    let mut nodes: Vec<_> = ["node-1", "node-2"]
         .iter()
         .map(|n| fleet.node(n, &addr, &[], &[]))
         .collect();
@@ -214,4 +216,30 @@ fn nodes_read_and_write_memory_through_the_protocol_and_writes_are_fenced() {
     let changed = owner_says("v2");
     assert_eq!((changed.recorded, changed.closed), (1, 1));
     assert_eq!(probes(&fleet), vec!["v2".to_owned()]);
+
+    // The owner dies and the repo moves on: what it says under its old epoch is refused, what
+    // its successor says under the new one is heard.
+    nodes[if owner == "node-1" { 0 } else { 1 }].kill();
+    let moved = wait_until("backend to move", Duration::from_secs(30), || {
+        let (now, at) = fleet.shard(&addr, "backend");
+        (now.as_deref() == Some(other) && at > epoch).then_some(at)
+    });
+    let late = record(
+        &fleet,
+        &addr,
+        &owner,
+        Some(epoch),
+        note("repo:backend", "v3"),
+    );
+    assert_eq!(late.map(|_| ()), Err(ErrorCode::StaleEpoch));
+    let heard = record(
+        &fleet,
+        &addr,
+        other,
+        Some(moved),
+        note("repo:backend", "v4"),
+    )
+    .unwrap();
+    assert_eq!(heard.recorded, 1);
+    assert_eq!(probes(&fleet), vec!["v4".to_owned()]);
 }

@@ -177,3 +177,30 @@ fn a_reply_to_a_heartbeat_sent_before_the_start_proves_nothing() {
     });
     assert_eq!(tenure.lost("backend", 2), None);
 }
+
+fn round(run: &str, n: u32) -> AttemptKey {
+    AttemptKey::round(&VerifyRequest {
+        run_id: run.into(),
+        round: n,
+        repos: vec![],
+        changes: vec![],
+        gates: vec![],
+        setup_steps: vec![],
+    })
+}
+
+#[tokio::test]
+async fn a_repeated_round_gets_the_first_reply_and_never_meets_a_task() {
+    let attempts = Attempts::new();
+    let Claim::Run(tx) = attempts.claim(&round("r1", 1)) else {
+        panic!("the first send of a round runs it");
+    };
+    // Another round, and a task of the same run with the same number, are claims of their own.
+    assert!(matches!(attempts.claim(&round("r1", 2)), Claim::Run(_)));
+    assert!(matches!(attempts.claim(&key(1, 0)), Claim::Run(_)));
+    attempts.finish(&round("r1", 1), tx, pong(7));
+    let Claim::Repeat(rx) = attempts.claim(&round("r1", 1)) else {
+        panic!("a re-sent round gets the kept reply");
+    };
+    assert_eq!(repeat(rx).await, pong(7));
+}
