@@ -191,6 +191,14 @@ pub async fn run_demo(args: DemoArgs) -> Result<Vec<protocol::run::RunRecord>> {
         for line in learned_lines(&run) {
             println!("  learned: {line}");
         }
+        // Skill replays go on after delivery; the next run (and the reader) should see their
+        // verdicts, so the demo waits for them.
+        if let Some(service) = coordinator.runs() {
+            service.learning_settled().await;
+            for line in service.late_lessons(&run_id) {
+                println!("  learned: {line}");
+            }
+        }
         runs.push(run);
     }
     drop(nodes);

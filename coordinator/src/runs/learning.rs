@@ -2,7 +2,10 @@
 //! agents and learned gates and setup steps for the verifier during it, and learning from it
 //! once it ends.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
 
 use actors::agent::{AgentSpec, Budget};
 use actors::learner::{self, Decision, LearnReport, LearnerConfig, SetupReplayEnv, SkillReplayEnv};
@@ -106,13 +109,13 @@ pub(crate) async fn skill_for(inner: &Inner, repo: &str) -> String {
 
 /// Learn from a finished run: facts, proposals, replays, promotions. Returns what was learned,
 /// one line each, for the bundle. Learning never fails a run: an error becomes a line.
-pub(crate) async fn learn_from(inner: &Inner, run: &RunRecord) -> Vec<String> {
+pub(crate) async fn learn_from(inner: &Arc<Inner>, run: &RunRecord) -> Vec<String> {
     use tracing::Instrument;
     let span = tracing::info_span!("run.learn", run = %run.id);
     learn_inner(inner, run).instrument(span).await
 }
 
-async fn learn_inner(inner: &Inner, run: &RunRecord) -> Vec<String> {
+async fn learn_inner(inner: &Arc<Inner>, run: &RunRecord) -> Vec<String> {
     let memory = inner.memory.clone();
     let cfg = inner.cfg.learner.clone();
     let (owned, learn_cfg) = (run.clone(), cfg.clone());
@@ -171,7 +174,26 @@ async fn learn_inner(inner: &Inner, run: &RunRecord) -> Vec<String> {
             )),
         }
     }
-    lines.extend(replay_skills(inner, run, &report, &cfg).await);
+    if !report.skill_candidates.is_empty() {
+        // A skill replay runs the agent twice per recorded task: with a real agent that is
+        // minutes, which must not hold up this run's delivery. It goes on in the background;
+        // the verdict lands in Memory (`factory learner list`) and in the service's late lessons.
+        for c in &report.skill_candidates {
+            lines.push(format!(
+                "skill {} proposed ({}); its replay runs in the background: `factory learner list` shows the verdict",
+                c.slot, c.rule
+            ));
+        }
+        let (inner, run, report) = (inner.clone(), run.clone(), report.clone());
+        let pending = inner.late.start();
+        tokio::spawn(async move {
+            let verdicts = replay_skills(&inner, &run, &report, &cfg).await;
+            for l in &verdicts {
+                tracing::info!(run = %run.id, "{l}");
+            }
+            inner.late.finish(pending, &run.id, verdicts);
+        });
+    }
     for s in &report.skipped {
         lines.push(format!("skipped: {s}"));
     }
@@ -231,4 +253,64 @@ async fn replay_skills(
         lines.push(line);
     }
     lines
+}
+
+/// Learning that goes on after its run was delivered (skill replays), and what it concluded.
+pub(crate) struct LateLearning {
+    running: Arc<watch::Sender<usize>>,
+    /// (run, line), oldest first, at most [`LATE_LINES`].
+    lines: Mutex<VecDeque<(String, String)>>,
+}
+
+/// Late lessons kept for readers (the demo prints its run's); older ones are in Memory.
+const LATE_LINES: usize = 1000;
+
+/// One piece of late learning under way; ends when dropped, even by a panic.
+pub(crate) struct Pending(Arc<watch::Sender<usize>>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+impl LateLearning {
+    pub(crate) fn new() -> Self {
+        LateLearning {
+            running: Arc::new(watch::Sender::new(0)),
+            lines: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Count one more piece of work under way.
+    pub(crate) fn start(&self) -> Pending {
+        self.running.send_modify(|n| *n += 1);
+        Pending(self.running.clone())
+    }
+
+    /// Keep what it concluded about `run`; the work ends with `pending`.
+    pub(crate) fn finish(&self, pending: Pending, run: &str, lines: Vec<String>) {
+        let mut kept = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        kept.extend(lines.into_iter().map(|l| (run.to_owned(), l)));
+        while kept.len() > LATE_LINES {
+            kept.pop_front();
+        }
+        drop(kept);
+        drop(pending);
+    }
+
+    /// Wait until no late learning is under way.
+    pub(crate) async fn settled(&self) {
+        let mut rx = self.running.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// What late learning concluded about `run` so far.
+    pub(crate) fn lessons(&self, run: &str) -> Vec<String> {
+        let kept = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter()
+            .filter(|(r, _)| r == run)
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
 }

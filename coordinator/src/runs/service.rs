@@ -96,6 +96,8 @@ pub(crate) struct Inner {
     /// at start from the store and by the bundle step as it writes one (before the run is
     /// published as delivered, so a follower that sees `delivered` can open the page at once).
     pub(crate) bundles: DashMap<String, PathBuf>,
+    /// Skill replays still running after their run was delivered, and their verdicts.
+    pub(crate) late: super::learning::LateLearning,
 }
 
 /// Runs: submit, query, follow. Cheap to clone.
@@ -139,6 +141,7 @@ impl RunService {
                 coordinator,
                 updates: DashMap::new(),
                 bundles: DashMap::new(),
+                late: super::learning::LateLearning::new(),
             }),
         };
         let store = service.inner.store.clone();
@@ -211,6 +214,16 @@ impl RunService {
             let _ = tx.send(run.clone());
         }
         Ok(run)
+    }
+
+    /// Wait until the learning that goes on after delivery (skill replays) is done.
+    pub async fn learning_settled(&self) {
+        self.inner.late.settled().await
+    }
+
+    /// What learning after delivery concluded about a run (one line per skill replay).
+    pub fn late_lessons(&self, run_id: &str) -> Vec<String> {
+        self.inner.late.lessons(run_id)
     }
 
     /// The shared state, for the service's other faces (the `memory` actor).
