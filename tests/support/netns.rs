@@ -31,6 +31,7 @@ impl Netns {
     /// bring them (and the namespace's loopback) up.
     pub fn new() -> Netns {
         require_root_and_ip();
+        SWEEP.call_once(sweep_leftovers);
         let pid = std::process::id();
         let (n, block) = loop {
             let n = MADE.fetch_add(1, Ordering::Relaxed);
@@ -207,6 +208,25 @@ fn try_ip(args: &[&str]) -> Result<String, String> {
 }
 
 /// Fail the test, with what is missing, unless it runs as root with `ip` installed.
+/// The sweep of leftovers runs once per test process.
+static SWEEP: std::sync::Once = std::sync::Once::new();
+
+/// Delete the namespaces (and host ends of veth pairs) of test processes that are gone: a run
+/// killed before its guards dropped leaves them behind, and nothing else would remove them.
+fn sweep_leftovers() {
+    let listed = try_ip(&["netns", "list"]).unwrap_or_default();
+    for name in listed.lines().filter_map(|l| l.split_whitespace().next()) {
+        let Some((pid, n)) = name.strip_prefix("fx").and_then(|r| r.split_once('n')) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_err() || Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        let _ = try_ip(&["link", "del", &format!("fx{pid}h{n}")]);
+        let _ = try_ip(&["netns", "del", name]);
+    }
+}
+
 fn require_root_and_ip() {
     assert!(
         rustix::process::geteuid().is_root(),
