@@ -276,7 +276,22 @@ async fn replay_one(
         .map_err(|e| LearnerError::Replay(format!("temp dir: {e}")))?;
     let root = std::fs::canonicalize(tmp.path())
         .map_err(|e| LearnerError::Replay(format!("temp dir: {e}")))?;
-    let wt = match checkout(&root, origin, task, base).await {
+    let judged = replay_at(&root, &prompt, task, base, origin, env).await;
+    // Removing a checkout is blocking file work; keep it off the async threads.
+    let _ = tokio::task::spawn_blocking(move || drop(tmp)).await;
+    judged
+}
+
+/// The replay of one task with its rendered `prompt`, in the scratch folder `root`.
+async fn replay_at(
+    root: &Path,
+    prompt: &str,
+    task: &TaskSpec,
+    base: &str,
+    origin: &str,
+    env: &SkillReplayEnv,
+) -> Result<Judgement, LearnerError> {
+    let wt = match checkout(root, origin, task, base).await {
         Ok(wt) => wt,
         Err(why) => return Ok(Judgement::fail(why)),
     };
@@ -285,7 +300,7 @@ async fn replay_one(
         Ok(m) => m,
         Err(e) => return Ok(Judgement::fail(e)),
     };
-    if let Err(e) = run_agent(&env.agent, &wt, task, &prompt, env.budget).await {
+    if let Err(e) = run_agent(&env.agent, &wt, task, prompt, env.budget).await {
         return Ok(Judgement::fail(format!("the agent failed: {e}")));
     }
     judge(
