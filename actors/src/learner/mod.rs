@@ -45,7 +45,7 @@ pub use replay::setup::{SetupReplayEnv, SetupVerdict, evaluate_setup};
 pub use replay::skill::{SkillCase, SkillReplayEnv, SkillVerdict, evaluate_skill};
 pub use replay::{Decision, GateReplay, replay_gate};
 pub use setup::SetupCandidate;
-pub use skills::SkillCandidate;
+pub use skills::{SkillCandidate, unjudged};
 
 use crate::memory::MemoryError;
 use protocol::run::RunRecord;

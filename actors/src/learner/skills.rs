@@ -242,6 +242,57 @@ pub fn propose(
     )))
 }
 
+/// Proposals whose replay never reached a verdict (the coordinator stopped while it ran): the
+/// newest version of each skill slot, when it is not the champion, grows from a parent and has
+/// no recorded decision. A restarted coordinator replays them again.
+pub fn unjudged(store: &MemoryStore) -> Result<Vec<SkillCandidate>, LearnerError> {
+    let mut out = Vec::new();
+    for (slot, champion) in super::champions::slot_summaries(store)? {
+        let Some(repo) = repo_of(&slot) else {
+            continue;
+        };
+        let Some(newest) = store.artifacts_in_slot(&slot)?.pop() else {
+            continue;
+        };
+        let Some(parent_id) = newest.parent.clone() else {
+            continue;
+        };
+        if champion.as_deref() == Some(newest.id.as_str())
+            || decision_of(store, &newest.id)?.is_some()
+        {
+            continue;
+        }
+        let Some(parent) = store.artifact(&parent_id)? else {
+            continue;
+        };
+        let body: SkillBody =
+            serde_json::from_str(&newest.body).map_err(|e| LearnerError::Corrupt {
+                what: "skill artifact",
+                id: newest.id.clone(),
+                detail: e.to_string(),
+            })?;
+        let parent_template = template_of(&parent)?;
+        let rule = body
+            .template
+            .strip_prefix(parent_template.as_str())
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        out.push(SkillCandidate {
+            id: newest.id,
+            slot: slot.clone(),
+            repo: repo.to_string(),
+            parent: parent_id,
+            champion,
+            parent_template,
+            template: body.template,
+            run: body.learned_from_run,
+            rule,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 mod tests {

@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use actors::agent::{AgentSpec, Budget};
-use actors::learner::{self, Decision, LearnReport, LearnerConfig, SetupReplayEnv, SkillReplayEnv};
+use actors::learner::{
+    self, Decision, LearnerConfig, SetupReplayEnv, SkillCandidate, SkillReplayEnv,
+};
 use actors::memory::{MemoryStore, Time};
 use actors::plan::Fact;
-use protocol::run::{GateSpec, RunRecord, SetupStep};
+use protocol::run::{GateSpec, RunBudget, RunRecord, SetupStep};
 
 use super::service::Inner;
 use crate::driver::now_unix_ms;
@@ -187,11 +189,12 @@ async fn learn_inner(inner: &Arc<Inner>, run: &RunRecord) -> Vec<String> {
         let (inner, run, report) = (inner.clone(), run.clone(), report.clone());
         let pending = inner.late.start();
         tokio::spawn(async move {
-            let verdicts = replay_skills(&inner, &run, &report, &cfg).await;
+            let verdicts = replay_skills(&inner, &report.skill_candidates, &run.budget, &cfg).await;
             for l in &verdicts {
                 tracing::info!(run = %run.id, "{l}");
             }
-            inner.late.finish(pending, &run.id, verdicts);
+            inner.late.keep(&run.id, verdicts);
+            drop(pending);
         });
     }
     for s in &report.skipped {
@@ -206,11 +209,11 @@ async fn learn_inner(inner: &Arc<Inner>, run: &RunRecord) -> Vec<String> {
 /// Replay each proposed skill with the agent the tasks run, one line per verdict.
 async fn replay_skills(
     inner: &Inner,
-    run: &RunRecord,
-    report: &LearnReport,
+    candidates: &[SkillCandidate],
+    budget: &RunBudget,
     cfg: &LearnerConfig,
 ) -> Vec<String> {
-    if report.skill_candidates.is_empty() {
+    if candidates.is_empty() {
         return Vec::new();
     }
     let agent = match AgentSpec::from_selector(&inner.cfg.agent, inner.cfg.sim_argv.clone()) {
@@ -226,11 +229,11 @@ async fn replay_skills(
         .map(|r| (r.name.clone(), r.origin.clone()))
         .collect();
     env.budget = Budget {
-        time_limit: std::time::Duration::from_secs(run.budget.agent_timeout_secs),
-        max_cost_usd: run.budget.agent_max_cost_usd,
+        time_limit: std::time::Duration::from_secs(budget.agent_timeout_secs),
+        max_cost_usd: budget.agent_max_cost_usd,
     };
     let mut lines = Vec::new();
-    for cand in &report.skill_candidates {
+    for cand in candidates {
         let line = match learner::evaluate_skill(
             &inner.memory,
             cand,
@@ -253,6 +256,44 @@ async fn replay_skills(
         lines.push(line);
     }
     lines
+}
+
+/// Replay, in the background, the skill proposals a stopped coordinator left without a verdict.
+pub(crate) fn resume_skill_replays(inner: &Arc<Inner>) {
+    let memory = inner.memory.clone();
+    let inner = inner.clone();
+    let pending = inner.late.start();
+    tokio::spawn(async move {
+        let found = tokio::task::spawn_blocking(move || learner::unjudged(&memory)).await;
+        let candidates = match found {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "skill proposals without a verdict could not be read");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading skill proposals failed");
+                return;
+            }
+        };
+        if candidates.is_empty() {
+            return;
+        }
+        tracing::info!(
+            count = candidates.len(),
+            "replaying skill proposals left without a verdict"
+        );
+        let cfg = inner.cfg.learner.clone();
+        let budget = RunBudget::default();
+        for cand in candidates {
+            let lines = replay_skills(&inner, std::slice::from_ref(&cand), &budget, &cfg).await;
+            for l in &lines {
+                tracing::info!(run = %cand.run, "{l}");
+            }
+            inner.late.keep(&cand.run, lines);
+        }
+        drop(pending);
+    });
 }
 
 /// Learning that goes on after its run was delivered (skill replays), and what it concluded.
@@ -288,15 +329,13 @@ impl LateLearning {
         Pending(self.running.clone())
     }
 
-    /// Keep what it concluded about `run`; the work ends with `pending`.
-    pub(crate) fn finish(&self, pending: Pending, run: &str, lines: Vec<String>) {
+    /// Keep what late learning concluded about `run`.
+    pub(crate) fn keep(&self, run: &str, lines: Vec<String>) {
         let mut kept = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         kept.extend(lines.into_iter().map(|l| (run.to_owned(), l)));
         while kept.len() > LATE_LINES {
             kept.pop_front();
         }
-        drop(kept);
-        drop(pending);
     }
 
     /// Wait until no late learning is under way.

@@ -158,6 +158,7 @@ impl RunService {
                 service.spawn_driver(run);
             }
         }
+        super::learning::resume_skill_replays(&service.inner);
         Ok(service)
     }
 

@@ -125,6 +125,11 @@ fn a_writer_sent_back_for_casing_gets_a_skill_proposal() {
     let parent = s.artifact(&c.parent).expect("read").expect("parent stored");
     assert_eq!(template_of(&parent).expect("template"), DEFAULT_TEMPLATE);
     assert_eq!(s.champion(&c.slot).expect("read"), None);
+    // Until its replay records a verdict, the proposal is what a restarted coordinator replays.
+    assert_eq!(
+        crate::learner::unjudged(&s).expect("unjudged"),
+        vec![c.clone()]
+    );
     // The same lesson again waits for the first proposal instead of stacking a second.
     let again = learn(
         &run_with_task("run-2", "updatedAt", "b0"),
@@ -156,6 +161,7 @@ fn a_writer_sent_back_for_casing_gets_a_skill_proposal() {
         },
     )])
     .expect("record the verdict");
+    assert_eq!(crate::learner::unjudged(&s).expect("unjudged"), vec![]);
     let after = learn(
         &run_with_task("run-3", "shippedAt", "b0"),
         &s,
