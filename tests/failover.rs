@@ -1,6 +1,6 @@
 //! Durable runs and failover with real processes: nodes killed or paused mid-task, a node killed
-//! mid-verification, the coordinator killed mid-run and restarted on its state, a worker crashing
-//! on demand, and a lossy UDP path. Every case ships the demo outcome with `factory ship --detach` and follows it with
+//! mid-verification, the coordinator killed mid-run (and during a skill replay after delivery)
+//! and restarted on its state, a worker crashing on demand, and a lossy UDP path. Every case ships the demo outcome with `factory ship --detach` and follows it with
 //! `factory runs --json` until it is delivered.
 //!
 //! The agent is gated (see `support::fleet`): it notes which node it started on and waits for the
@@ -14,10 +14,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
-use support::Proc;
 use support::checks::{assert_delivered, events, task, wait_logged};
 use support::fleet::{Fleet, signal};
 use support::udp_proxy::{Faults, UdpProxy};
+use support::{Proc, wait_until};
 
 /// The cases run one at a time: each is a whole cluster, and starving heartbeats of CPU would
 /// add failovers nobody asked for.
@@ -220,6 +220,49 @@ fn a_coordinator_killed_mid_run_resumes_it_from_its_state() {
         );
     }
     assert_eq!(fleet.pushes(&repo, &branch), commits.len(), "pushed twice");
+}
+
+#[test]
+fn a_coordinator_killed_during_a_skill_replay_replays_it_after_restart() {
+    let _one = serial();
+    let fleet = Fleet::new(true);
+    let (mut coordinator, addr, _nodes) = cluster(&fleet, &[]);
+    let run_id = fleet.ship(&addr);
+    fleet.open_gate();
+    // Round 3 starts once every agent of the run has finished (backend twice: the casing slip,
+    // then its fix); from then on the gate holds the skill replay's agent.
+    wait_until("verification round 3", Duration::from_secs(120), || {
+        let run = fleet.run(&addr, &run_id)?;
+        (events(&run, "verify.started").len() >= 3).then_some(())
+    });
+    fleet.close_gate();
+    let run = fleet.wait_finished(&addr, &run_id);
+    assert_delivered(&run);
+    let replays = || {
+        fleet
+            .started_in()
+            .iter()
+            .filter(|dir| dir.contains("learner-replays"))
+            .count()
+    };
+    wait_until("the skill replay's agent", Duration::from_secs(60), || {
+        (replays() > 0).then_some(())
+    });
+
+    coordinator.kill();
+    let before = replays();
+    let (restarted, again) = fleet.coordinator(&addr);
+    assert_eq!(again, addr);
+    restarted.wait_stderr(
+        "replaying skill proposals left without a verdict",
+        Duration::from_secs(30),
+    );
+    wait_until("the replay to start again", Duration::from_secs(60), || {
+        (replays() > before).then_some(())
+    });
+    fleet.open_gate();
+    let verdict = restarted.wait_stderr("skill skill:backend accepted", Duration::from_secs(120));
+    assert!(verdict.contains("regresses none"), "{verdict}");
 }
 
 #[test]

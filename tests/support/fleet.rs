@@ -246,6 +246,21 @@ impl Fleet {
         notes.into_iter().map(|(_, n)| n).collect()
     }
 
+    /// Where the gated agents started so far (their working directories), any order.
+    pub fn started_in(&self) -> Vec<String> {
+        std::fs::read_dir(&self.gates)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect()
+    }
+
+    /// Make gated agents started from now on wait again.
+    pub fn close_gate(&self) {
+        std::fs::remove_file(self.gates.join("open")).unwrap();
+    }
+
     /// Wait until an agent started on a node other than `not`; returns that node.
     pub fn wait_started(&self, not: Option<&str>, timeout: Duration) -> String {
         wait_until("an agent to start", timeout, || {
