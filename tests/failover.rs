@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
-use support::checks::{assert_delivered, events, task, wait_logged};
+use support::checks::{assert_delivered, assert_moved_once, events, task, wait_logged};
 use support::fleet::{Fleet, signal};
 use support::udp_proxy::{Faults, UdpProxy};
 use support::{Proc, wait_until};
@@ -66,18 +66,8 @@ fn a_node_killed_mid_task_loses_the_task_to_the_other_node() {
 
     let run = fleet.wait_finished(&addr, &run_id);
     assert_delivered(&run);
-    let moved = events(&run, "task.moved");
-    assert!(
-        moved
-            .iter()
-            .any(|m| m.starts_with(&format!("{task_id} attempt 1 moved from {first}@"))),
-        "{moved:?}"
-    );
-    let results = task(&run, &task_id)["results"].as_array().unwrap();
-    let attempt1 = &results[0];
-    assert_eq!(attempt1["attempt"], 1, "the move burned no attempt");
+    let attempt1 = assert_moved_once(&run, &task_id, &first, epoch_before);
     assert_eq!(attempt1["node"], second.as_str());
-    assert!(attempt1["epoch"].as_u64().unwrap() > epoch_before);
     // The dead node never had a result admitted.
     assert!(
         run["tasks"]

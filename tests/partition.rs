@@ -11,7 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::checks::{
-    assert_delivered, assert_pushed_once, events, task, wait_logged, wait_no_process_under,
+    assert_delivered, assert_moved_once, assert_pushed_once, wait_logged, wait_no_process_under,
 };
 use support::fleet::Fleet;
 use support::netns::Netns;
@@ -97,16 +97,7 @@ fn a_node_cut_off_mid_task_loses_it_and_steps_down_when_the_link_returns() {
 
     let run = fleet.wait_finished(&addr, &run_id);
     assert_delivered(&run);
-    let moved = events(&run, "task.moved");
-    assert!(
-        moved
-            .iter()
-            .any(|m| m.starts_with(&format!("{task_id} attempt 1 moved from {cut}@"))),
-        "{moved:?}"
-    );
-    let results = task(&run, &task_id)["results"].as_array().unwrap();
-    assert_eq!(results[0]["attempt"], 1, "the move burned no attempt");
-    assert!(results[0]["epoch"].as_u64().unwrap() > epoch_before);
+    assert_moved_once(&run, &task_id, &cut, epoch_before);
     // Nothing the cut node did under its old epoch was admitted.
     for t in run["tasks"].as_array().unwrap() {
         for r in t["results"].as_array().unwrap() {

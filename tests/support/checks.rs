@@ -139,3 +139,24 @@ pub fn wait_no_process_under(dir: &Path, timeout: Duration) {
         std::thread::sleep(Duration::from_millis(25));
     }
 }
+
+/// The task's attempt 1 moved off `from` (a `task.moved` event) and was counted once, at an epoch
+/// above `epoch_before`: the move burned no attempt. Returns that attempt's result.
+pub fn assert_moved_once<'a>(
+    run: &'a Value,
+    task_id: &str,
+    from: &str,
+    epoch_before: u64,
+) -> &'a Value {
+    let moved = events(run, "task.moved");
+    assert!(
+        moved
+            .iter()
+            .any(|m| m.starts_with(&format!("{task_id} attempt 1 moved from {from}@"))),
+        "{moved:?}"
+    );
+    let attempt1 = &task(run, task_id)["results"].as_array().unwrap()[0];
+    assert_eq!(attempt1["attempt"], 1, "the move burned no attempt");
+    assert!(attempt1["epoch"].as_u64().unwrap() > epoch_before);
+    attempt1
+}

@@ -13,16 +13,7 @@ use super::{Certs, Proc, factory_bin, wait_until};
 /// The gated agent: it notes where it started (its worktree, which names the node), waits for
 /// the test to open the gate, then runs the deterministic agent. It gives up if the node that
 /// started it is gone or the test's folder was removed, so a killed node leaves no process behind.
-const GATED_AGENT: &str = r#"#!/bin/sh
-gates="$1"; shift
-parent="$PPID"
-echo "$PWD" > "$gates/started.$$"
-while [ ! -e "$gates/open" ]; do
-  [ -d "$gates" ] && kill -0 "$parent" 2>/dev/null || exit 1
-  sleep 0.05
-done
-exec "$@"
-"#;
+const GATED_AGENT: &str = include_str!("../../src/cli/bench/gated-agent.sh");
 
 /// The outcome the demo ships: createdAt from the backend to the frontend and the worker.
 pub const SHIP: &[&str] = &[
@@ -113,22 +104,23 @@ impl Fleet {
 
     /// A node joined to `join`, registered; `extra` are more arguments, `env` its environment.
     pub fn node(&self, name: &str, join: &str, extra: &[&str], env: &[(&str, &str)]) -> Proc {
-        let work = self.root.join("work").display().to_string();
-        let mut args = vec![
-            "node",
-            "--join",
-            join,
-            "--certs",
-            self.certs.path().to_str().unwrap(),
-            "--name",
-            name,
-            "--work",
-            &work,
-        ];
-        args.extend_from_slice(extra);
+        let mut args = self.node_args(name, join);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let proc = Proc::spawn_with_env(name, &args, env);
         proc.wait_stdout("registered with", Duration::from_secs(30));
         proc
+    }
+
+    /// `node --join JOIN --certs .. --name NAME --work ..`: the arguments every test node gets.
+    pub fn node_args(&self, name: &str, join: &str) -> Vec<String> {
+        let work = self.root.join("work").display().to_string();
+        let certs = self.certs.path().display().to_string();
+        [
+            "node", "--join", join, "--certs", &certs, "--name", name, "--work", &work,
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     /// `factory status --json`.

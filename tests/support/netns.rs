@@ -145,26 +145,14 @@ impl Fleet {
     /// A node running inside `ns`, joined to the coordinator's `port` at the host end's
     /// address, serving (and advertising) on its own end of the link; registered.
     pub fn node_in(&self, ns: &Netns, name: &str, port: u16) -> Proc {
-        let work = self.root.join("work").display().to_string();
         let join = format!("{}:{port}", ns.host_ip());
         let listen = format!("{}:0", ns.ip());
-        let args = [
-            "netns",
-            "exec",
-            ns.name(),
-            factory_bin(),
-            "node",
-            "--join",
-            &join,
-            "--listen",
-            &listen,
-            "--certs",
-            self.certs.path().to_str().unwrap(),
-            "--name",
-            name,
-            "--work",
-            &work,
-        ];
+        let mut args: Vec<String> = ["netns", "exec", ns.name(), factory_bin()]
+            .map(String::from)
+            .to_vec();
+        args.extend(self.node_args(name, &join));
+        args.extend(["--listen".to_string(), listen]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let proc = Proc::spawn_program(name, ip_program(), &args, &[]);
         proc.wait_stdout("registered with", Duration::from_secs(30));
         proc

@@ -153,13 +153,7 @@ async fn learn_inner(inner: &Arc<Inner>, run: &RunRecord) -> Vec<String> {
         }
     }
     let mut env = SetupReplayEnv::new(&inner.cfg.state_dir.join("learner-replays"));
-    env.origins = inner
-        .cfg
-        .org
-        .repos
-        .iter()
-        .map(|r| (r.name.clone(), r.origin.clone()))
-        .collect();
+    env.origins = origins(inner);
     for cand in &report.setup_candidates {
         match learner::evaluate_setup(&inner.memory, cand, &env, Time(now_unix_ms())).await {
             Ok(v) if v.promoted => lines.push(format!(
@@ -221,13 +215,7 @@ async fn replay_skills(
         Err(e) => return vec![format!("skills could not be replayed: {e}")],
     };
     let mut env = SkillReplayEnv::new(&inner.cfg.state_dir.join("learner-replays"), agent);
-    env.origins = inner
-        .cfg
-        .org
-        .repos
-        .iter()
-        .map(|r| (r.name.clone(), r.origin.clone()))
-        .collect();
+    env.origins = origins(inner);
     env.budget = Budget {
         time_limit: std::time::Duration::from_secs(budget.agent_timeout_secs),
         max_cost_usd: budget.agent_max_cost_usd,
@@ -256,6 +244,17 @@ async fn replay_skills(
         lines.push(line);
     }
     lines
+}
+
+/// Each repo's origin, where replays check out the code they judge.
+fn origins(inner: &Inner) -> std::collections::BTreeMap<String, String> {
+    inner
+        .cfg
+        .org
+        .repos
+        .iter()
+        .map(|r| (r.name.clone(), r.origin.clone()))
+        .collect()
 }
 
 /// Replay, in the background, the skill proposals a stopped coordinator left without a verdict.

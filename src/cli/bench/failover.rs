@@ -21,16 +21,8 @@ use anyhow::{Context, bail};
 /// this much to either measurement.
 const POLL: Duration = Duration::from_millis(5);
 
-const GATED_AGENT: &str = r#"#!/bin/sh
-gates="$1"; shift
-parent="$PPID"
-echo "$PWD" > "$gates/started.$$"
-while [ ! -e "$gates/open" ]; do
-  [ -d "$gates" ] && kill -0 "$parent" 2>/dev/null || exit 1
-  sleep 0.01
-done
-exec "$@"
-"#;
+/// The gated agent (shared with the failover tests): see the script's header.
+const GATED_AGENT: &str = include_str!("gated-agent.sh");
 
 /// One round's timings, from the kill.
 struct Round {

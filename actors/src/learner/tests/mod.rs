@@ -85,3 +85,19 @@ fn without_a_plan_a_mismatch_is_placed_by_the_payload_that_carried_it() {
         ["backend->frontend:orders.v1", "backend->frontend:orders.v1"]
     );
 }
+
+/// The commit `main` points at in a bare repo.
+pub(super) fn bare_head(origin: &std::path::Path) -> String {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(origin)
+        .args(["rev-parse", "main"])
+        .output()
+        .expect("git runs (install git)");
+    assert!(
+        out.status.success(),
+        "rev-parse: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -1,7 +1,6 @@
 //! Setup steps: proposed from a sandbox that did not start, replayed for real on the example
 //! org generated without its seed step.
 
-use std::path::Path;
 use std::time::Duration;
 
 use super::*;
@@ -23,21 +22,6 @@ fn seedless_run(head: &str) -> RunRecord {
         "backend",
     )];
     run("run-seedless", vec![rep], findings, false)
-}
-
-fn bare_head(origin: &Path) -> String {
-    let out = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(origin)
-        .args(["rev-parse", "main"])
-        .output()
-        .expect("git runs (install git)");
-    assert!(
-        out.status.success(),
-        "rev-parse: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn python_present() {

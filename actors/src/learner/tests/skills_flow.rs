@@ -75,16 +75,6 @@ fn run_with_task(id: &str, field: &str, base: &str) -> RunRecord {
     r
 }
 
-fn bare_head(origin: &Path) -> String {
-    let out = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(origin)
-        .args(["rev-parse", "main"])
-        .output()
-        .expect("git runs (install git)");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// The example org and a replay environment whose backend origin is its bare repo.
 fn org_and_env(tmp: &Path) -> (String, SkillReplayEnv) {
     generate(&tmp.join("org"), &ExampleOptions::default()).expect("example org (needs git)");
